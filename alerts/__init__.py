@@ -1,0 +1,1 @@
+"""Alert emails: composing them and sending them over SMTP or into an outbox folder."""

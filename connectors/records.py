@@ -1,0 +1,120 @@
+"""Plain records that cross package boundaries: what a connector hands to the pipeline."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+MetadataValue = str | int | float | bool | None
+
+
+def stable_mention_id(source_kind: str, native_id: str) -> str:
+    """Derive the id that makes reruns idempotent: same source kind + same native id, same row."""
+    digest = hashlib.sha256(f"{source_kind}\x1f{native_id}".encode("utf-8")).hexdigest()
+    return f"{source_kind}:{digest[:24]}"
+
+
+def utc(value: datetime) -> datetime:
+    """Normalise a datetime to aware UTC; naive values are taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One post, comment, feed entry or review that mentions a watched brand."""
+
+    source_kind: str  # "rss", "reddit", "reviews"
+    source_id: str  # the configured source's name
+    native_id: str  # the source's own id (guid, fullname, review id) or canonical URL
+    url: str | None
+    author: str | None
+    title: str | None
+    text: str
+    published_at: datetime  # aware, UTC
+    fetched_at: datetime  # aware, UTC
+    language: str | None = None  # ISO 639-1 when the source declares it
+    rating: float | None = None  # 0..1, normalised by the source's own best/worst rating
+    metadata: dict[str, MetadataValue] = field(default_factory=dict)
+    raw: str = ""  # the raw payload as received (JSON or XML fragment), bounded
+
+    @property
+    def mention_id(self) -> str:
+        return stable_mention_id(self.source_kind, self.native_id)
+
+    @property
+    def content_hash(self) -> str:
+        """Changes when an edit changes what we would store; used to update rather than duplicate."""
+        payload = json.dumps([self.title, self.text, self.author, self.rating], ensure_ascii=False)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+    def to_row(self) -> dict[str, Any]:
+        """Flatten for Parquet staging (metadata as JSON text)."""
+        row = asdict(self)
+        row["mention_id"] = self.mention_id
+        row["content_hash"] = self.content_hash
+        row["metadata"] = json.dumps(self.metadata, ensure_ascii=False, sort_keys=True)
+        return row
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """Input we could not use, kept with the reason so nothing is silently dropped."""
+
+    source_id: str
+    source_kind: str
+    stage: str  # "extract", "enrich", "load", "config"
+    reason: str  # short machine-readable code, e.g. "http_500", "malformed_feed", "too_large"
+    message: str  # what happened and what to do about it
+    url: str | None = None
+    payload_excerpt: str = ""  # at most a few KB of the offending input
+
+    def to_row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class SourceState:
+    """A source's incremental cursor, stored in the warehouse in the same transaction as its mentions.
+
+    `watermark` is the newest published_at stored; `boundary_ids` are the native ids published at
+    exactly the watermark, so an inclusive re-read of the edge adds no duplicates.
+    """
+
+    source_id: str
+    source_kind: str
+    watermark: datetime | None = None
+    boundary_ids: list[str] = field(default_factory=list)
+    etag: str | None = None
+    last_modified: str | None = None
+    extra: dict[str, MetadataValue] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["watermark"] = self.watermark.isoformat() if self.watermark else None
+        return json.dumps(data, sort_keys=True, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "SourceState":
+        data = json.loads(text)
+        if data.get("watermark"):
+            data["watermark"] = utc(datetime.fromisoformat(data["watermark"]))
+        return cls(**data)
+
+
+@dataclass(slots=True)
+class ExtractResult:
+    """What one source yielded in one run: new mentions, the cursor to store with them, rejects."""
+
+    source_id: str
+    source_kind: str
+    mentions: list[Mention]
+    state: SourceState
+    rejects: list[Reject] = field(default_factory=list)
+    requests: int = 0
+    not_modified: bool = False
+    held_back: int = 0  # entries newer than the run's interval end, left for a later run

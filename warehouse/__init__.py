@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: schema and migrations, idempotent loading, daily signals, analyst views."""

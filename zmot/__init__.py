@@ -1,0 +1,1 @@
+"""The application layer: typed config, the pipeline steps the DAG calls, and the `zmot` CLI."""
