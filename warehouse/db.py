@@ -1,0 +1,99 @@
+"""Opening the DuckDB file: migrations on open, read-only access for analysts, waiting on the writer lock."""
+
+from __future__ import annotations
+
+import logging
+import time
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+SQL_PACKAGE = "warehouse.sql"
+LOCK_WAIT_SECONDS = 120.0
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse file cannot be opened or is not one of ours."""
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """The numbered `NNN_name.sql` files shipped in warehouse/sql, in order."""
+    found = []
+    for entry in resources.files(SQL_PACKAGE).iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:3].isdigit():
+            found.append((int(name[:3]), name.removesuffix(".sql"), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def connect(path: str | Path, *, read_only: bool = False, lock_wait: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse; a writable open brings the schema up to date first.
+
+    DuckDB lets one process write a file at a time; another writer (or a reader while a writer
+    holds it) gets a lock error, so we wait for it with backoff rather than failing the task.
+    """
+    path = Path(path)
+    if read_only and not path.exists():
+        raise WarehouseError(f"{path}: no warehouse here yet; run `zmot demo` or the DAG first")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + lock_wait
+    delay = 0.1
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise WarehouseError(f"{path}: cannot open the warehouse: {exc}") from exc
+            log.info("warehouse %s is locked by another process; waiting %.1fs", path, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    con.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        migrate(con)
+    return con
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The newest migration applied to this file (0 for an empty file)."""
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+    ).fetchall()[0][0]
+    if not exists:
+        return 0
+    return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Apply the migrations this file lacks, each in the same transaction as its version row."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL)"
+    )
+    current = schema_version(con)
+    known = migrations()
+    if known and current > known[-1][0]:
+        raise WarehouseError(
+            f"warehouse schema is version {current}, newer than this code knows ({known[-1][0]}); upgrade zmot-monitor"
+        )
+    for version, name, sql in known:
+        if version <= current:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(sql)
+            con.execute("INSERT INTO schema_version VALUES (?, ?)", [version, name])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        log.info("warehouse migrated to %s", name)
+        current = version
+    return current
+
+
+def sql_text(name: str) -> str:
+    """A named SQL statement file from warehouse/sql (not a migration)."""
+    return resources.files(SQL_PACKAGE).joinpath(f"{name}.sql").read_text(encoding="utf-8")

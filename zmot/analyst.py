@@ -1,0 +1,65 @@
+"""Read-only access for analysts: `zmot sql` and the demo's closing summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TextIO
+
+import duckdb
+
+from warehouse.db import connect
+from zmot.tabular import write_rows
+
+
+class QueryError(ValueError):
+    """The analyst's SQL could not run; the message is DuckDB's, with the query's first line."""
+
+
+def run_query(warehouse: Path, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple]]:
+    """Run one statement on a read-only connection: analysts cannot change the warehouse by accident."""
+    con = connect(warehouse, read_only=True)
+    try:
+        result = con.execute(sql, params or [])
+        columns = [d[0] for d in result.description or []]
+        return columns, result.fetchall()
+    except duckdb.Error as exc:
+        first_line = sql.strip().splitlines()[0] if sql.strip() else "(empty query)"
+        raise QueryError(f"{type(exc).__name__}: {exc}\n  in: {first_line[:200]}") from None
+    finally:
+        con.close()
+
+
+SUMMARY_QUERIES = {
+    "Mentions per brand and source": """
+        SELECT brand, source_kind, source_id, count(*) AS mentions,
+               min(published_day) AS first_day, max(published_day) AS last_day
+        FROM v_brand_mentions GROUP BY ALL ORDER BY brand, mentions DESC
+    """,
+    "Sentiment split per brand": """
+        SELECT brand, count(*) AS mentions,
+               count(*) FILTER (WHERE sentiment_label = 'positive') AS positive,
+               count(*) FILTER (WHERE sentiment_label = 'neutral') AS neutral,
+               count(*) FILTER (WHERE sentiment_label = 'negative') AS negative,
+               count(*) FILTER (WHERE sentiment_label = 'unscored') AS unscored,
+               round(100.0 * count(*) FILTER (WHERE sentiment_label = 'negative') / count(*), 1) AS negative_pct
+        FROM v_brand_mentions GROUP BY brand ORDER BY mentions DESC
+    """,
+    "Runs": """
+        SELECT run_key, mentions_new, mentions_updated, rejects, len(days_touched) AS days_touched,
+               sources_failed
+        FROM runs ORDER BY run_key
+    """,
+}
+
+EXAMPLE_QUERY = (
+    "SELECT day, negative, mentions FROM daily_signals "
+    "WHERE brand = 'Acme Mobile' AND product = '*' AND source_kind = '*' ORDER BY day DESC LIMIT 10"
+)
+
+
+def print_summary(warehouse: Path, out: TextIO) -> None:
+    """The short picture a new user sees at the end of `zmot demo`."""
+    for title, sql in SUMMARY_QUERIES.items():
+        columns, rows = run_query(warehouse, sql)
+        out.write(f"\n{title}\n")
+        write_rows(out, columns, rows)

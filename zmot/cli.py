@@ -1,0 +1,187 @@
+"""The `zmot` command: a thin layer over the library, one subcommand per job."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from zmot.config import ConfigError, load_config
+from zmot.runcontext import default_config_dir, default_data_dir, default_warehouse
+
+DEMO_CONFIG = Path(__file__).resolve().parents[1] / "config" / "sample"
+DEMO_FIRST_DAY = date(2026, 11, 9)
+DEMO_LAST_DAY = date(2026, 11, 15)
+DEMO_MARKER = ".zmot-demo"
+
+EPILOG = """examples:
+  zmot demo                                   run the real DAG over the bundled sample config
+  zmot sql "SELECT brand, count(*) FROM v_brand_mentions GROUP BY brand"
+  zmot sql --format csv "SELECT * FROM daily_signals" > signals.csv
+  echo "I love my new phone" | zmot sentiment
+  zmot check-config --config config/
+  zmot run --date 2026-11-20 --config config/  run the DAG for one day without a scheduler
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    except (ValueError, RuntimeError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zmot", description="ZMOT Monitor: social listening for the moments of truth.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="run the real DAG over the sample config, offline, and summarise")
+    demo.add_argument("--config", type=Path, default=DEMO_CONFIG, help="config directory (default: the bundled sample)")
+    demo.add_argument("--data-dir", type=Path, default=Path("data"), help="where the warehouse and staging go (default: ./data)")
+    demo.add_argument("--start", type=date.fromisoformat, default=DEMO_FIRST_DAY, help="first logical date")
+    demo.add_argument("--end", type=date.fromisoformat, default=DEMO_LAST_DAY, help="last logical date")
+    demo.set_defaults(handler=_demo)
+
+    run = sub.add_parser("run", help="run the DAG locally (dag.test) for a date or a range of dates")
+    run.add_argument("--date", type=date.fromisoformat, required=True, help="logical date (covers mentions up to it)")
+    run.add_argument("--until", type=date.fromisoformat, help="run every day from --date to this one")
+    _paths(run)
+    run.set_defaults(handler=_run)
+
+    sql = sub.add_parser("sql", help="run a read-only SQL query on the warehouse")
+    sql.add_argument("query", help="one SQL statement; tables: mentions, mention_nlp, mention_refs, daily_signals, ...")
+    sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    sql.add_argument("--param", action="append", default=[], help="a value for a ? placeholder, in order")
+    sql.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default: $ZMOT_WAREHOUSE or data/zmot.duckdb)")
+    sql.set_defaults(handler=_sql)
+
+    sentiment = sub.add_parser("sentiment", help="one text per line in, one JSON object per line out")
+    sentiment.add_argument("file", nargs="?", type=Path, help="input file (default: standard input)")
+    sentiment.set_defaults(handler=_sentiment)
+
+    check = sub.add_parser("check-config", help="validate a config directory and say what it watches")
+    check.add_argument("--config", type=Path, default=None)
+    check.set_defaults(handler=_check_config)
+    return parser
+
+
+def _paths(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, default=None, help="config directory (default: $ZMOT_CONFIG_DIR or ./config)")
+    parser.add_argument("--data-dir", type=Path, default=None, help="data directory (default: $ZMOT_DATA_DIR or ./data)")
+    parser.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default: DATA_DIR/zmot.duckdb)")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from zmot.analyst import EXAMPLE_QUERY, print_summary
+    from zmot.airflow_env import airflow_environment, run_dag_locally
+
+    config_dir = args.config.resolve()
+    load_config(config_dir)  # fail fast with a clear message
+    data_dir = args.data_dir.resolve()
+    warehouse = data_dir / "zmot.duckdb"
+    _reset_demo_data(data_dir, warehouse)
+    dates = _date_range(args.start, args.end)
+    print(f"ZMOT Monitor demo: config {config_dir}\n  {len(dates)} daily runs of the real Airflow DAG, "
+          f"{dates[0]} .. {dates[-1]} (the first run backfills the sample history)", flush=True)
+    env = airflow_environment(data_dir / "airflow", config_dir=config_dir, data_dir=data_dir, warehouse=warehouse)
+    run_dag_locally(dates, env)
+    print_summary(warehouse, sys.stdout)
+    print(f"\nWarehouse: {warehouse}\nTry:\n  zmot sql --warehouse {warehouse} \"{EXAMPLE_QUERY}\"")
+    return 0
+
+
+def _reset_demo_data(data_dir: Path, warehouse: Path) -> None:
+    """Start the demo from nothing, but never delete a warehouse the demo did not create."""
+    marker = data_dir / DEMO_MARKER
+    if warehouse.exists() and not marker.exists():
+        raise RuntimeError(f"{warehouse} exists and was not made by the demo; pass --data-dir to use another folder")
+    for path in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
+        path.unlink(missing_ok=True)
+    for folder in ("staging", "airflow"):
+        shutil.rmtree(data_dir / folder, ignore_errors=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    marker.write_text("This folder was written by `zmot demo`; it may be deleted.\n", encoding="utf-8")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from zmot.airflow_env import airflow_environment, run_dag_locally
+
+    config_dir = (args.config or default_config_dir()).resolve()
+    load_config(config_dir)
+    data_dir = (args.data_dir or default_data_dir()).resolve()
+    warehouse = (args.warehouse or default_warehouse(data_dir)).resolve()
+    env = airflow_environment(data_dir / "airflow", config_dir=config_dir, data_dir=data_dir, warehouse=warehouse)
+    run_dag_locally(_date_range(args.date, args.until or args.date), env)
+    print(f"warehouse: {warehouse}")
+    return 0
+
+
+def _sql(args: argparse.Namespace) -> int:
+    from zmot.analyst import run_query
+    from zmot.tabular import write_rows
+
+    columns, rows = run_query(args.warehouse or default_warehouse(), args.query, args.param)
+    write_rows(sys.stdout, columns, rows, args.format)
+    return 0
+
+
+def _sentiment(args: argparse.Namespace) -> int:
+    from nlp.pipeline import sentiment_lines
+
+    with _input_lines(args.file) as lines:
+        for result in sentiment_lines(lines):
+            sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    cfg = load_config((args.config or default_config_dir()).resolve())
+    print(f"{cfg.directory}: OK")
+    for brand in cfg.brands.brands:
+        print(f"  brand {brand.name}: {len(brand.terms)} names, {len(brand.products)} products, "
+              f"{len(brand.exclusions)} exclusions")
+    for source in cfg.sources.sources:
+        print(f"  source {source.name} ({source.kind}{'' if source.enabled else ', disabled'}): {source.url}")
+    print(f"  alerts to {', '.join(cfg.alerts.recipients) or 'nobody yet'} via "
+          f"{'SMTP ' + cfg.alerts.smtp.host if cfg.alerts.smtp else 'outbox ' + cfg.alerts.outbox_dir}")
+    return 0
+
+
+@contextmanager
+def _input_lines(path: Path | None) -> Iterator[Iterator[str]]:
+    """Lines of the named file or of standard input, without their line endings, decoded leniently."""
+    stream: TextIO
+    if path is None:
+        stream = sys.stdin
+        stream.reconfigure(errors="replace")  # type: ignore[attr-defined]
+        yield (line.rstrip("\r\n") for line in stream)
+    else:
+        with path.open(encoding="utf-8", errors="replace") as stream:
+            yield (line.rstrip("\r\n") for line in stream)
+
+
+def _date_range(start: date, end: date) -> list[date]:
+    if end < start:
+        raise ValueError(f"the end date {end} is before the start date {start}")
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

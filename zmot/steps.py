@@ -1,0 +1,216 @@
+"""The pipeline steps the DAG calls, one function per task; each can also be called from a notebook.
+
+extract (per source) -> staging files; enrich -> NLP files; load -> the warehouse, in one
+transaction; signals -> daily_signals for the days the load touched; finish -> fail loudly if a
+source failed, after everything that did work is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from connectors.http import FetchError, FetchPolicy
+from connectors.records import ExtractResult, Reject, SourceState
+from nlp.brands import make_prefilter
+from nlp.pipeline import PIPELINE_VERSION, analyse, build_pipeline
+from warehouse.db import connect
+from warehouse.load import StagedRun, load_run
+from warehouse.signals import recompute_signals
+from zmot import staging
+from zmot.config import AppConfig, Source, load_config
+from zmot.runcontext import RunContext
+
+log = logging.getLogger(__name__)
+
+
+class SourceFailed(RuntimeError):
+    """A source could not be read this run; its reject row is staged and the others go on."""
+
+
+class RunHadFailures(RuntimeError):
+    """Raised at the end of a run whose sources partly failed, so the run shows up as failed."""
+
+
+def source_names(ctx: RunContext) -> list[str]:
+    """The enabled sources, one mapped extract task each."""
+    return [s.name for s in load_config(ctx.config_dir).sources.enabled()]
+
+
+def extract(ctx: RunContext, source_name: str) -> dict[str, Any]:
+    """Fetch one source's new mentions into a staging file; a failure is staged as a reject, then raised."""
+    cfg = load_config(ctx.config_dir)
+    source = cfg.sources.get(source_name)
+    state = _stored_state(ctx, source)
+    out_mentions = staging.mentions_path(ctx.staging_dir, source.name)
+    out_outcome = staging.outcome_path(ctx.staging_dir, source.name)
+    try:
+        result = _fetch(cfg, source, state, ctx)
+    except FetchError as exc:
+        out_mentions.unlink(missing_ok=True)
+        reject = Reject(
+            source_id=source.name, source_kind=source.kind, stage="extract", reason=exc.reason,
+            message=exc.message, url=exc.url, payload_excerpt=exc.excerpt or "",
+        )
+        staging.write_outcome(out_outcome, staging.SourceOutcome(source.name, source.kind, False, None, [reject]))
+        raise SourceFailed(f"source {source.name!r} failed: {exc.message}") from exc
+    staging.write_mentions(out_mentions, result.mentions)
+    staging.write_outcome(
+        out_outcome,
+        staging.SourceOutcome(
+            source.name, source.kind, True, result.state, result.rejects, len(result.mentions),
+            result.requests, result.not_modified, result.held_back,
+        ),
+    )
+    log.info(
+        "source %s: %d new mentions, %d rejects, %d requests%s",
+        source.name, len(result.mentions), len(result.rejects), result.requests,
+        " (not modified)" if result.not_modified else "",
+    )
+    return {"source": source.name, "mentions": len(result.mentions), "rejects": len(result.rejects)}
+
+
+def enrich(ctx: RunContext) -> dict[str, Any]:
+    """Run the spaCy pipeline over every staged mention of this run, in batches."""
+    cfg = load_config(ctx.config_dir)
+    files = sorted(ctx.staging_dir.glob("*.mentions.parquet"))
+    rows = staging.read_mention_rows(files)
+    nlp = build_pipeline(catalog_for_nlp(cfg))
+    texts = [analysis_text(r["title"], r["text"]) for r in rows]
+    nlp_rows: list[dict[str, Any]] = []
+    ref_rows: list[dict[str, Any]] = []
+    for row, result in zip(rows, analyse(nlp, texts), strict=True):
+        nlp_rows.append(
+            {
+                "mention_id": row["mention_id"], "language": result.language,
+                "language_score": result.language_score, "sentiment_label": result.sentiment_label,
+                "sentiment_score": result.sentiment_score, "ref_count": len(result.refs),
+                "model_version": PIPELINE_VERSION,
+            }
+        )
+        for index, ref in enumerate(result.refs):
+            ref_rows.append(
+                {
+                    "mention_id": row["mention_id"], "ref_index": index, "brand": ref.brand,
+                    "product": ref.product, "matched_text": ref.text, "start_char": ref.start_char,
+                    "end_char": ref.end_char, "sentiment_label": ref.sentiment_label,
+                    "sentiment_score": ref.sentiment_score,
+                }
+            )
+    staging.write_rows(staging.nlp_path(ctx.staging_dir), nlp_rows, staging.NLP_SCHEMA)
+    staging.write_rows(staging.refs_path(ctx.staging_dir), ref_rows, staging.REF_SCHEMA)
+    log.info("enriched %d mentions, %d brand references", len(nlp_rows), len(ref_rows))
+    return {"mentions": len(nlp_rows), "refs": len(ref_rows)}
+
+
+def load(ctx: RunContext) -> dict[str, Any]:
+    """Store the run in one transaction; cursors only for sources whose mentions are stored with them."""
+    cfg = load_config(ctx.config_dir)
+    outcomes = []
+    for source in cfg.sources.enabled():
+        path = staging.outcome_path(ctx.staging_dir, source.name)
+        if path.exists():
+            outcomes.append(staging.read_outcome(path))
+        else:
+            reject = Reject(
+                source_id=source.name, source_kind=source.kind, stage="extract", reason="no_outcome",
+                message="the extract task left no result (killed or never ran); it will be fetched next run",
+            )
+            outcomes.append(staging.SourceOutcome(source.name, source.kind, False, None, [reject]))
+    ok = [o for o in outcomes if o.ok]
+    staged = StagedRun(
+        run_key=ctx.run_key,
+        interval_end=ctx.interval_end,
+        mention_files=[
+            p for o in ok if (p := staging.mentions_path(ctx.staging_dir, o.source_id)).exists()
+        ],
+        nlp_file=staging.nlp_path(ctx.staging_dir),
+        refs_file=staging.refs_path(ctx.staging_dir),
+        states=[o.state for o in ok if o.state is not None],
+        rejects=[r for o in outcomes for r in o.rejects],
+        sources_ok=[o.source_id for o in ok],
+        sources_failed=[o.source_id for o in outcomes if not o.ok],
+    )
+    con = connect(ctx.warehouse)
+    try:
+        summary = load_run(con, staged)
+    finally:
+        con.close()
+    log.info(
+        "loaded run %s: %d new, %d updated mentions, %d rejects, days %s",
+        ctx.run_key, summary.mentions_new, summary.mentions_updated, summary.rejects,
+        ", ".join(d.isoformat() for d in summary.days_touched) or "none",
+    )
+    return {
+        "mentions_new": summary.mentions_new,
+        "mentions_updated": summary.mentions_updated,
+        "rejects": summary.rejects,
+        "days_touched": [d.isoformat() for d in summary.days_touched],
+        "sources_failed": staged.sources_failed,
+    }
+
+
+def signals(ctx: RunContext, days_touched: list[str]) -> int:
+    """Recompute daily_signals for the days this run's load touched."""
+    con = connect(ctx.warehouse)
+    try:
+        written = recompute_signals(con, [date.fromisoformat(d) for d in days_touched])
+    finally:
+        con.close()
+    log.info("daily_signals: %d rows recomputed for %d days", written, len(days_touched))
+    return written
+
+
+def finish(load_result: dict[str, Any]) -> None:
+    """Fail the run loudly when a source failed; its data is missing until a later run fetches it."""
+    failed = load_result.get("sources_failed") or []
+    if failed:
+        raise RunHadFailures(
+            f"{len(failed)} source(s) failed and were skipped this run: {', '.join(failed)}; "
+            "see the rejects table; their cursors did not move, so the next run picks them up"
+        )
+
+
+def catalog_for_nlp(cfg: AppConfig) -> list[dict[str, Any]]:
+    """The brand catalog as the plain data the spaCy components take in their config."""
+    return cfg.brands.model_dump()["brands"]
+
+
+def analysis_text(title: str | None, text: str) -> str:
+    """The text the NLP reads: title and body, so reference offsets point into this string."""
+    if title and not text.startswith(title):
+        return f"{title}\n\n{text}"
+    return text
+
+
+def _fetch(cfg: AppConfig, source: Source, state: SourceState, ctx: RunContext) -> ExtractResult:
+    from connectors import rss
+
+    brands = [b for b in cfg.brands.model_dump()["brands"] if not source.brands or b["name"] in source.brands]
+    policy = FetchPolicy(**cfg.sources.policy_for(source).model_dump())
+    return rss.fetch_feed(
+        source.name,
+        source.url,
+        state=state,
+        policy=policy,
+        keep=make_prefilter(brands),
+        interval_end=ctx.interval_end,
+        backfill_start=ctx.backfill_start(source.backfill_days),
+        fetched_at=datetime.now(timezone.utc),
+    )
+
+
+def _stored_state(ctx: RunContext, source: Source) -> SourceState:
+    """The source's cursor as the warehouse has it; a fresh one when the source is new."""
+    if Path(ctx.warehouse).exists():
+        con = connect(ctx.warehouse, read_only=True)
+        try:
+            rows = con.execute("SELECT state::VARCHAR FROM source_state WHERE source_id = ?", [source.name]).fetchall()
+        finally:
+            con.close()
+        if rows:
+            return SourceState.from_json(rows[0][0])
+    return SourceState(source_id=source.name, source_kind=source.kind)
