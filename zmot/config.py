@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 BRANDS_FILE = "brands.yaml"
 SOURCES_FILE = "sources.yaml"
@@ -160,19 +160,21 @@ class SmtpSettings(_Model):
     timeout_seconds: float = Field(default=30.0, gt=0)
 
 
+def _plain_email(address: str) -> str:
+    """Refuse anything that could smuggle a header or a second address into an e-mail."""
+    if address.count("@") != 1 or any(c in address for c in "\r\n<>,;\"' \t"):
+        raise ValueError("expected a plain e-mail address like name@example.com")
+    return address
+
+
+EmailAddress = Annotated[str, AfterValidator(_plain_email)]
+
+
 class AlertsConfig(_Model):
-    sender: str = "zmot-monitor@localhost"
-    recipients: list[str] = Field(default_factory=list)
+    sender: EmailAddress = "zmot-monitor@localhost"
+    recipients: list[EmailAddress] = Field(default_factory=list)
     smtp: SmtpSettings | None = Field(default=None, description="No SMTP: emails go to outbox_dir as .eml.")
     outbox_dir: str = "outbox"
-
-    @field_validator("recipients")
-    @classmethod
-    def _emails(cls, recipients: list[str]) -> list[str]:
-        for address in recipients:
-            if "@" not in address or any(c in address for c in "\r\n<>,; "):
-                raise ValueError(f"{address!r} is not a plain e-mail address")
-        return recipients
 
 
 # --- the whole config --------------------------------------------------------------------
@@ -263,7 +265,8 @@ def _messages(path: Path, model: type[_Model], exc: ValidationError, data: dict[
         else:
             got = error.get("input")
             got_text = "" if isinstance(got, dict) else f" (got {got!r})"
-            lines.append(f"{path}: {key}: expected {error['msg'].removeprefix('Value error, ')}{got_text}")
+            message = error["msg"].removeprefix("Value error, ").replace("Input should be", "expected")
+            lines.append(f"{path}: {key}: {message}{got_text}")
     return lines
 
 

@@ -1,0 +1,111 @@
+"""A wrong config key or value fails with the file, the key and what was expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from zmot.config import ConfigError, load_config
+
+PROJECT = Path(__file__).resolve().parents[1]
+BRANDS = "brands:\n  - name: Acme\n    aliases: [ACME Corp]\n"
+SOURCES = "sources:\n  - name: news\n    kind: rss\n    url: https://news.example.com/feed.xml\n"
+
+
+def _write(tmp_path: Path, brands: str = BRANDS, sources: str = SOURCES, alerts: str | None = None) -> Path:
+    (tmp_path / "brands.yaml").write_text(brands, encoding="utf-8")
+    (tmp_path / "sources.yaml").write_text(sources, encoding="utf-8")
+    if alerts is not None:
+        (tmp_path / "alerts.yaml").write_text(alerts, encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize("folder", ["config", "config/sample"])
+def test_the_shipped_configs_are_valid(folder: str) -> None:
+    cfg = load_config(PROJECT / folder)
+    assert cfg.brands.brands and cfg.sources.sources
+
+
+def test_relative_file_urls_resolve_against_the_config_folder() -> None:
+    cfg = load_config(PROJECT / "config" / "sample")
+    url = cfg.sources.sources[0].url
+    assert url.startswith("file:///") and "/config/sample/feeds/" in url
+
+
+def test_an_unknown_key_names_the_file_the_key_and_the_allowed_keys(tmp_path: Path) -> None:
+    _write(tmp_path, sources=SOURCES + "    urll: typo\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    message = str(err.value)
+    assert "sources.yaml" in message and "sources[news].urll" in message
+    assert "unknown key" in message and "url" in message and "backfill_days" in message
+
+
+def test_a_wrong_value_says_what_was_expected(tmp_path: Path) -> None:
+    _write(tmp_path, sources=SOURCES + "    backfill_days: lots\n")
+    with pytest.raises(ConfigError, match=r"sources\[news\]\.backfill_days: expected a valid integer.*'lots'"):
+        load_config(tmp_path)
+
+
+def test_an_unknown_source_kind_is_refused(tmp_path: Path) -> None:
+    _write(tmp_path, sources="sources:\n  - name: x\n    kind: telepathy\n    url: https://a.example\n")
+    with pytest.raises(ConfigError, match=r"sources.yaml: sources\[x\].*'rss'"):
+        load_config(tmp_path)
+
+
+def test_a_bad_url_scheme_is_refused(tmp_path: Path) -> None:
+    _write(tmp_path, sources=SOURCES.replace("https://", "ftp://"))
+    with pytest.raises(ConfigError, match=r"sources\[news\]\.url: expected an http://, https:// or file: URL"):
+        load_config(tmp_path)
+
+
+def test_duplicate_brands_and_sources_are_refused(tmp_path: Path) -> None:
+    _write(tmp_path, brands=BRANDS + "  - name: acme\n")
+    with pytest.raises(ConfigError, match="brands.yaml.*listed twice"):
+        load_config(tmp_path)
+    _write(tmp_path, sources=SOURCES + SOURCES.removeprefix("sources:\n"))
+    with pytest.raises(ConfigError, match="sources.yaml.*repeated: news"):
+        load_config(tmp_path)
+
+
+def test_a_source_limited_to_an_unknown_brand_is_refused(tmp_path: Path) -> None:
+    _write(tmp_path, sources=SOURCES + "    brands: [Nobody]\n")
+    with pytest.raises(ConfigError, match="unknown brand.*Nobody"):
+        load_config(tmp_path)
+
+
+def test_invalid_yaml_and_missing_files_are_explained(tmp_path: Path) -> None:
+    _write(tmp_path, brands="brands: [unclosed\n")
+    with pytest.raises(ConfigError, match="brands.yaml: not valid YAML"):
+        load_config(tmp_path)
+    (tmp_path / "brands.yaml").unlink()
+    with pytest.raises(ConfigError, match="brands.yaml: file not found"):
+        load_config(tmp_path)
+    with pytest.raises(ConfigError, match="config directory not found"):
+        load_config(tmp_path / "nope")
+
+
+def test_non_utf8_config_is_explained(tmp_path: Path) -> None:
+    _write(tmp_path)
+    (tmp_path / "brands.yaml").write_bytes(b"brands:\n  - name: Caf\xe9\n")
+    with pytest.raises(ConfigError, match="brands.yaml: not UTF-8"):
+        load_config(tmp_path)
+
+
+def test_a_list_where_a_mapping_belongs_is_explained(tmp_path: Path) -> None:
+    _write(tmp_path, brands="- Acme\n")
+    with pytest.raises(ConfigError, match="brands.yaml: expected a mapping"):
+        load_config(tmp_path)
+
+
+def test_alert_recipients_must_be_plain_addresses(tmp_path: Path) -> None:
+    _write(tmp_path, alerts="recipients: ['a@b.example', \"x@y.example\\r\\nBcc: evil@z.example\"]\n")
+    with pytest.raises(ConfigError, match=r"alerts.yaml: recipients\[1\]: expected a plain e-mail address.*Bcc"):
+        load_config(tmp_path)
+
+
+def test_smtp_secrets_are_referenced_not_written(tmp_path: Path) -> None:
+    _write(tmp_path, alerts="smtp:\n  host: mail.example\n  password: hunter2\n")
+    with pytest.raises(ConfigError, match=r"smtp\.password: unknown key; expected one of: .*password_env"):
+        load_config(tmp_path)
