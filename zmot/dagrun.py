@@ -19,7 +19,7 @@ def run_dates(dates: list[date]) -> int:
     """Run the DAG once per date; returns how many runs did not succeed."""
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"], include_examples=False)
+    bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
     if bag.import_errors:
         for path, error in bag.import_errors.items():
             print(f"DAG import error in {path}:\n{error}", file=sys.stderr)
