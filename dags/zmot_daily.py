@@ -7,9 +7,12 @@ in the DuckDB warehouse in one transaction, and recompute the daily signals for 
 * **extract** — one mapped task per enabled source in `sources.yaml`; writes staging files only.
   A failing source fails its own task (and is retried); the others go on.
 * **enrich** — runs once every extract has finished, successful or not.
-* **load → signals** — the only tasks that write the warehouse, in sequence; `max_active_runs=1`
+* **load → signals → detect → notify** — the only tasks that write the warehouse, in sequence; `max_active_runs=1`
   keeps runs from overlapping, and the optional pool named by `ZMOT_WRITER_POOL` serialises them
   with other DAGs that write the same file.
+* **detect → notify** — spike detection on the days the load touched stores alerts (unique per
+  brand / metric / window); notify emails the ones not yet delivered, and marks each sent only
+  once the mail server accepted it (or it was written to the outbox).
 * **finish** — fails the run if any source failed, after everything that worked is stored.
 
 Paths come from the environment: `ZMOT_CONFIG_DIR`, `ZMOT_DATA_DIR`, `ZMOT_WAREHOUSE`.
@@ -79,8 +82,20 @@ def zmot_daily():
 
         return steps.signals(_run_context(), load_result["days_touched"])
 
+    @task(pool=WRITER_POOL or "default_pool")
+    def detect(load_result: dict, _signals: int) -> list[str]:
+        from zmot import steps
+
+        return steps.detect(_run_context(), load_result["days_touched"])
+
+    @task(pool=WRITER_POOL or "default_pool")
+    def notify(_new_alerts: list[str]) -> dict:
+        from zmot import steps
+
+        return steps.notify(_run_context())
+
     @task
-    def finish(load_result: dict, _signals: int) -> None:
+    def finish(load_result: dict, _notified: dict) -> None:
         from zmot import steps
 
         steps.finish(load_result)
@@ -90,7 +105,7 @@ def zmot_daily():
     extracted >> enriched
     loaded = load()
     enriched >> loaded
-    finish(loaded, signals(loaded))
+    finish(loaded, notify(detect(loaded, signals(loaded))))
 
 
 zmot_daily()

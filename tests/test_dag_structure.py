@@ -39,8 +39,10 @@ def test_the_steps_run_in_the_designed_order(dagbag) -> None:
         "list_sources": ["extract"],
         "extract": ["enrich"],
         "enrich": ["load"],
-        "load": ["finish", "signals"],
-        "signals": ["finish"],
+        "load": ["detect", "finish", "signals"],
+        "signals": ["detect"],
+        "detect": ["notify"],
+        "notify": ["finish"],
         "finish": [],
     }
     assert dag.get_task("enrich").trigger_rule == "all_done"  # a failed source does not stop the others

@@ -170,11 +170,27 @@ def _plain_email(address: str) -> str:
 EmailAddress = Annotated[str, AfterValidator(_plain_email)]
 
 
+class AlertRules(_Model):
+    """When a jump is worth an email. Defaults favour few, meaningful alerts over many."""
+
+    metrics: list[Literal["negative_mentions"]] = Field(default_factory=lambda: ["negative_mentions"])
+    min_volume: float = Field(default=5, ge=0, description="No alert below this many in the window.")
+    min_excess: float = Field(default=4, ge=0, description="No alert unless observed exceeds expected by this much.")
+    threshold: float | None = Field(default=None, gt=0, description="Severity cut; empty = the detector's default.")
+    cooldown_days: int = Field(default=2, ge=0, le=60, description="Quiet days after an alert for the same series.")
+    history_days: int = Field(default=56, ge=7, le=730, description="How much history the detector looks at.")
+    notify_max_age_days: int = Field(
+        default=3, ge=0, le=365, description="Alerts for windows older than this are stored, not emailed."
+    )
+    max_mentions_per_email: int = Field(default=5, ge=1, le=50)
+
+
 class AlertsConfig(_Model):
     sender: EmailAddress = "zmot-monitor@localhost"
     recipients: list[EmailAddress] = Field(default_factory=list)
     smtp: SmtpSettings | None = Field(default=None, description="No SMTP: emails go to outbox_dir as .eml.")
-    outbox_dir: str = "outbox"
+    outbox_dir: str = Field(default="outbox", description="Relative paths are under the data directory.")
+    rules: AlertRules = Field(default_factory=AlertRules)
 
 
 # --- the whole config --------------------------------------------------------------------
