@@ -1,0 +1,161 @@
+"""Compose the alert email: subject that says what jumped and by how much, the numbers, the chart,
+the mentions driving it, and the query that reproduces it. Plain text and HTML, chart inline."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from alerts.chart import spike_chart
+
+METRIC_LABELS = {
+    "negative_mentions": "negative mentions",
+    "negative_share": "negative share",
+    "lzmot_mentions": "LZMOT mentions",
+    "avg_rating": "average rating",
+}
+SNIPPET_CHARS = 280
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+@dataclass(frozen=True)
+class DrivingMention:
+    published_at: datetime
+    source_id: str
+    author: str | None
+    text: str
+    url: str | None
+    sentiment_label: str
+    sentiment_score: float | None
+
+
+@dataclass(frozen=True)
+class AlertEmail:
+    """Everything one email says about one alert."""
+
+    alert_id: str
+    brand: str
+    product: str
+    source_kind: str
+    metric: str
+    window_start: datetime
+    window_end: datetime
+    observed: float
+    expected: float
+    ratio: float
+    severity: float
+    reason: str
+    series: list[tuple[datetime, float]]
+    mentions: list[DrivingMention]
+    reproduce_sql: str
+
+    @property
+    def metric_label(self) -> str:
+        return METRIC_LABELS.get(self.metric, self.metric.replace("_", " "))
+
+    @property
+    def scope(self) -> str:
+        parts = [self.brand]
+        if self.product != "*":
+            parts.append(self.product)
+        if self.source_kind != "*":
+            parts.append(f"on {self.source_kind}")
+        return " ".join(parts)
+
+
+def header_safe(text: str) -> str:
+    """One line, no control characters: a brand or a mention can never inject a header."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def subject(alert: AlertEmail) -> str:
+    jump = f"{alert.ratio:.1f}× usual" if alert.expected > 0 else f"{alert.observed:g} vs none usual"
+    return header_safe(f"{alert.scope}: {alert.metric_label} {jump} on {alert.window_start:%a %d %b}")
+
+
+def message_id(alert_id: str, domain: str) -> str:
+    """Deterministic, so a resend after a crash is recognisably the same message."""
+    return f"<zmot-alert-{alert_id}@{header_safe(domain) or 'zmot-monitor'}>"
+
+
+def compose(alert: AlertEmail, *, sender: str, recipients: list[str], sent_at: datetime) -> EmailMessage:
+    """Build the multipart email: text/plain and text/html alternatives, the chart inline in the HTML."""
+    msg = EmailMessage()
+    msg["Subject"] = subject(alert)
+    msg["From"] = sender
+    msg["To"] = ", ".join(recipients)
+    msg["Date"] = format_datetime(sent_at)
+    msg["Message-ID"] = message_id(alert.alert_id, sender.partition("@")[2])
+    msg["X-ZMOT-Alert-Id"] = alert.alert_id
+    msg.set_content(_plain(alert))
+    chart_cid = f"chart-{alert.alert_id}@zmot-monitor"
+    msg.add_alternative(_html(alert, chart_cid), subtype="html")
+    png = spike_chart(alert.series, alert.window_start, alert.expected, header_safe(f"{alert.scope}: {alert.metric_label} per day"))
+    html_part = msg.get_payload()[1]
+    html_part.add_related(png, maintype="image", subtype="png", cid=f"<{chart_cid}>", filename="spike.png")
+    return msg
+
+
+def _numbers(alert: AlertEmail) -> list[tuple[str, str]]:
+    return [
+        ("Window", f"{alert.window_start:%Y-%m-%d %H:%M} to {alert.window_end:%Y-%m-%d %H:%M} UTC"),
+        ("Observed", f"{alert.observed:g}"),
+        ("Expected", f"{alert.expected:.1f}"),
+        ("Ratio", f"{alert.ratio:.1f}×"),
+        ("Severity", f"{alert.severity:.1f}"),
+        ("Why", alert.reason),
+    ]
+
+
+def _snippet(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1] + "…"
+
+
+def _plain(alert: AlertEmail) -> str:
+    lines = [f"{alert.scope}: {alert.metric_label} jumped to {alert.observed:g} (about {alert.expected:.1f} expected).", ""]
+    lines += [f"{k:9} {v}" for k, v in _numbers(alert)]
+    lines += ["", "What people are saying:"]
+    for m in alert.mentions:
+        score = "" if m.sentiment_score is None else f" {m.sentiment_score:+.2f}"
+        lines.append(f"- [{m.sentiment_label}{score}] {m.published_at:%d %b %H:%M} {m.source_id}"
+                     f"{' · ' + m.author if m.author else ''}: {_snippet(m.text)}")
+        if m.url:
+            lines.append(f"  {m.url}")
+    if not alert.mentions:
+        lines.append("- (no stored mentions in the window)")
+    lines += ["", "Reproduce it:", f'  zmot sql "{alert.reproduce_sql}"', "", f"Alert id {alert.alert_id}"]
+    return "\n".join(lines) + "\n"
+
+
+def _html(alert: AlertEmail, chart_cid: str) -> str:
+    e = html.escape
+    rows = "".join(f"<tr><th align='left' style='padding-right:12px'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in _numbers(alert))
+    items = []
+    for m in alert.mentions:
+        colour = {"negative": "#c0392b", "positive": "#27ae60"}.get(m.sentiment_label, "#7f8c8d")
+        score = "" if m.sentiment_score is None else f" {m.sentiment_score:+.2f}"
+        link = f" <a href='{e(m.url, quote=True)}'>link</a>" if m.url and m.url.startswith(("http://", "https://")) else ""
+        items.append(
+            f"<li style='margin-bottom:8px'><span style='color:{colour};font-weight:bold'>{e(m.sentiment_label)}{e(score)}</span> "
+            f"<span style='color:#666'>{e(f'{m.published_at:%d %b %H:%M}')} · {e(m.source_id)}"
+            f"{' · ' + e(m.author) if m.author else ''}</span><br>{e(_snippet(m.text))}{link}</li>"
+        )
+    mentions = "".join(items) or "<li>(no stored mentions in the window)</li>"
+    return f"""<!doctype html>
+<html><body style="font-family:Helvetica,Arial,sans-serif;color:#222;max-width:720px">
+<h2 style="margin-bottom:4px">{e(alert.scope)}: {e(alert.metric_label)} {e(f'{alert.ratio:.1f}')}× usual</h2>
+<p style="margin-top:0;color:#555">{e(f'{alert.observed:g}')} on {e(f'{alert.window_start:%A %d %B %Y}')}, about {e(f'{alert.expected:.1f}')} expected.</p>
+<img src="cid:{e(chart_cid)}" alt="{e(alert.metric_label)} per day, spike marked" width="700">
+<table style="margin:12px 0;font-size:14px">{rows}</table>
+<h3>What people are saying</h3>
+<ul style="padding-left:18px;font-size:14px">{mentions}</ul>
+<h3>Reproduce it</h3>
+<pre style="background:#f4f4f4;padding:8px;white-space:pre-wrap">zmot sql "{e(alert.reproduce_sql)}"</pre>
+<p style="color:#888;font-size:12px">ZMOT Monitor · alert {e(alert.alert_id)}</p>
+</body></html>
+"""
