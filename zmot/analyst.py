@@ -44,6 +44,11 @@ SUMMARY_QUERIES = {
                round(100.0 * count(*) FILTER (WHERE sentiment_label = 'negative') / count(*), 1) AS negative_pct
         FROM v_brand_mentions GROUP BY brand ORDER BY mentions DESC
     """,
+    "Alerts": """
+        SELECT brand, metric, window_start::DATE AS day, observed, round(expected, 1) AS expected,
+               round(ratio, 1) AS ratio, coalesce(delivery, 'pending') AS delivery
+        FROM alerts ORDER BY window_start, brand
+    """,
     "Runs": """
         SELECT run_key, mentions_new, mentions_updated, rejects, len(days_touched) AS days_touched,
                sources_failed

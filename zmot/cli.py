@@ -25,6 +25,7 @@ EPILOG = """examples:
   zmot sql "SELECT brand, count(*) FROM v_brand_mentions GROUP BY brand"
   zmot sql --format csv "SELECT * FROM daily_signals" > signals.csv
   echo "I love my new phone" | zmot sentiment
+  zmot spikes counts.csv                      alerts a CSV of timestamp,value would have raised
   zmot check-config --config config/
   zmot run --date 2026-11-20 --config config/  run the DAG for one day without a scheduler
 """
@@ -75,6 +76,15 @@ def _parser() -> argparse.ArgumentParser:
     sentiment = sub.add_parser("sentiment", help="one text per line in, one JSON object per line out")
     sentiment.add_argument("file", nargs="?", type=Path, help="input file (default: standard input)")
     sentiment.set_defaults(handler=_sentiment)
+
+    spikes = sub.add_parser(
+        "spikes", help="CSV timestamp,value in; the alerts the detector would have raised out (JSON lines)",
+        description="Judges each point only on the points before it, as in production. Any granularity.",
+    )
+    spikes.add_argument("file", nargs="?", type=Path, help="CSV with a header timestamp,value (default: standard input)")
+    spikes.add_argument("--min-volume", type=float, default=None, help="no alert below this value")
+    spikes.add_argument("--threshold", type=float, default=None, help="severity cut (higher = fewer alerts)")
+    spikes.set_defaults(handler=_spikes)
 
     check = sub.add_parser("check-config", help="validate a config directory and say what it watches")
     check.add_argument("--config", type=Path, default=None)
@@ -148,6 +158,19 @@ def _sentiment(args: argparse.Namespace) -> int:
     with _input_lines(args.file) as lines:
         for result in sentiment_lines(lines):
             sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    return 0
+
+
+def _spikes(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from warehouse.spikes import DetectorRules, spikes_from_csv
+
+    overrides = {k: v for k, v in (("min_volume", args.min_volume), ("threshold", args.threshold)) if v is not None}
+    rules = replace(DetectorRules(), **overrides)
+    with _input_lines(args.file) as lines:
+        for alert in spikes_from_csv(lines, rules):
+            sys.stdout.write(json.dumps(alert, ensure_ascii=False) + "\n")
     return 0
 
 

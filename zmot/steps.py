@@ -1,15 +1,15 @@
 """The pipeline steps the DAG calls, one function per task; each can also be called from a notebook.
 
 extract (per source) -> staging files; enrich -> NLP files; load -> the warehouse, in one
-transaction; signals -> daily_signals for the days the load touched; finish -> fail loudly if a
-source failed, after everything that did work is stored.
+transaction; signals -> daily_signals for the days the load touched; detect -> alerts; notify ->
+emails; finish -> fail loudly if a source failed, after everything that did work is stored.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,13 @@ from connectors.records import ExtractResult, Reject, SourceState
 from nlp.brands import make_prefilter
 from nlp.pipeline import PIPELINE_VERSION, analyse, build_pipeline
 from warehouse.db import connect
+from warehouse.detect import detect_and_store
 from warehouse.load import StagedRun, load_run
 from warehouse.signals import recompute_signals
+from warehouse.spikes import DetectorRules
 from zmot import staging
 from zmot.config import AppConfig, Source, load_config
+from zmot.notify import notify_pending, notify_window
 from zmot.runcontext import RunContext
 
 log = logging.getLogger(__name__)
@@ -162,6 +165,37 @@ def signals(ctx: RunContext, days_touched: list[str]) -> int:
         con.close()
     log.info("daily_signals: %d rows recomputed for %d days", written, len(days_touched))
     return written
+
+
+def detect(ctx: RunContext, days_touched: list[str]) -> list[str]:
+    """Spike detection on the days this run touched; new alerts are stored, not yet sent."""
+    cfg = load_config(ctx.config_dir)
+    rules = cfg.alerts.rules
+    detector_rules = DetectorRules(
+        min_volume=rules.min_volume, min_excess=rules.min_excess, cooldown=timedelta(days=rules.cooldown_days),
+        **({"threshold": rules.threshold} if rules.threshold is not None else {}),
+    )
+    con = connect(ctx.warehouse)
+    try:
+        new = detect_and_store(
+            con, run_key=ctx.run_key, brands=[b.name for b in cfg.brands.brands], metrics=rules.metrics,
+            days_touched=[date.fromisoformat(d) for d in days_touched], rules=detector_rules,
+            history_days=rules.history_days, notify_after=notify_window(ctx.interval_end, rules.notify_max_age_days),
+        )
+    finally:
+        con.close()
+    log.info("detect: %d new alerts", len(new))
+    return new
+
+
+def notify(ctx: RunContext) -> dict[str, Any]:
+    """Email every alert not yet delivered; an alert is marked sent only once delivery succeeded."""
+    cfg = load_config(ctx.config_dir)
+    con = connect(ctx.warehouse)
+    try:
+        return notify_pending(con, cfg.alerts, data_dir=ctx.data_dir)
+    finally:
+        con.close()
 
 
 def finish(load_result: dict[str, Any]) -> None:

@@ -1,0 +1,240 @@
+"""Moments of truth: is this text a prospect researching (ZMOT), a customer leaving or warning others
+(LZMOT), a customer's advocacy (UMOT), or none of these (news, ads, chatter)?
+
+Cue patterns are read per sentence and judged relative to a brand: a question about a competitor
+is not research about our brand, and "switching from X to Y" is LZMOT for X, not for Y. News and
+ad language without a first-person voice is not a customer's story, whatever its words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+MOMENTS = ("zmot", "lzmot", "umot", "none")
+STAGES = ("discovery", "consideration", "purchase", "experience", "loyalty", "recommendation")
+MODEL_VERSION = "moments-cues-1"
+
+
+@dataclass(frozen=True)
+class MomentResult:
+    moment: str  # zmot | lzmot | umot | none
+    stage: str | None  # one of STAGES, None for "none"
+    confidence: float  # 0..1
+    evidence: tuple[str, ...] = field(default_factory=tuple)  # the cues that decided it
+
+
+def _rx(*patterns: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+NEG = r"(?:not|never|no|don'?t|doesn'?t|didn'?t|won'?t|wouldn'?t|isn'?t|wasn'?t|can'?t|cannot|shouldn'?t)"
+FIRST_PERSON = _rx(r"\b(?:i|i'?m|i'?ve|i'?d|i'?ll|me|my|mine|we|we'?re|we'?ve|our|us|im|ive)\b")
+QUESTION_START = _rx(r"^\s*(?:is|are|should|would|does|do|did|can|could|has|have|which|what|how|anyone|any|where|who|thoughts)\b")
+
+# Each cue: (name, pattern, weight). Weights are on one scale across classes.
+ZMOT_CUES = [
+    ("worth_it", _rx(r"\bworth (?:it|the (?:money|price|upgrade|hype)|buying|getting|upgrading)\b"), 2.0),
+    ("should_i", _rx(r"\b(?:should|would) (?:i|we|you) (?:get|buy|go (?:with|for)|choose|pick|switch|upgrade|order|try)\b"), 2.0),
+    ("considering", _rx(r"\b(?:thinking|planning|considering|debating|deciding)(?: (?:of|about|on|whether|between))? ?(?:getting|buying|switching|upgrading|ordering|trying|to)?\b"), 1.5),
+    ("shopping", _rx(r"\b(?:looking for|in the market for|shopping (?:for|around)|need(?:ing)? (?:a|an) new|want(?:ing)? (?:a|an) new)\b"), 1.5),
+    ("asks_experience", _rx(r"\b(?:anyone|anybody|any(?:one)? of you) (?:tried|used|using|have|own|with|know|recommend|else)\b", r"\bany (?:experience|thoughts|opinions|reviews|recommendations|suggestions|advice)\b"), 2.0),
+    ("asks_recommendation", _rx(r"\b(?:recommendations?|suggestions?|advice) (?:for|on|please)\b", r"\bwhat (?:do|would) you (?:recommend|suggest)\b"), 2.0),
+    ("comparison", _rx(r"\b(?:vs\.?|versus|compared (?:to|with)|or (?:the|a|an) [\w-]+ \?|better than)\b"), 1.5),
+    ("intent_to_buy", _rx(r"\b(?:want|going|gonna|need|plan|hoping|about) to (?:buy|get|order|pre-?order|upgrade|switch)\b", r"\b(?:wanna|gonna) (?:buy|get)\b", r"\bwish ?list\b"), 1.5),
+    ("asks_quality", _rx(r"\b(?:is|are) (?:it|they|the [\w-]+|this|that|[\w-]+) (?:any good|good|reliable|decent|legit|worth)\b", r"\bhow (?:good|reliable|is|are|does)\b"), 1.0),
+    ("asks_price", _rx(r"\b(?:how much|price|pricing|cost|deal|discount)\b"), 0.5),
+    ("reviews", _rx(r"\breviews?\b"), 0.5),
+]
+LEAVING_CUES = [
+    ("cancel", _rx(r"\bcancel+(?:ed|ing|s)?\b", r"\bcancellation\b", r"\bclos(?:ed|ing) (?:my|our) account\b", r"\bunsubscrib"), 2.5),
+    ("switching_away", _rx(r"\b(?:switch|switched|switching|moving|moved|porting|ported|going back) (?:over )?(?:to|from)\b", r"\bport(?:ing|ed)? my number\b"), 2.0),
+    ("leaving", _rx(r"\bleav(?:e|ing)\b(?! a review)", r"\b(?:done|finished|through) with\b", r"\blast straw\b", r"\bgood ?bye\b"), 2.0),
+    ("never_again", _rx(r"\bnever (?:again|buying|going back|using|ordering|shopping|buy|use|order)\b", r"\b(?:won'?t|will not|not going to|never gonna) (?:buy|use|order|shop|be back|come back|return|renew)\b"), 2.5),
+    ("refund_return", _rx(r"\brefund", r"\breturn(?:ed|ing)? (?:it|them|mine|this|the|my)\b", r"\bsen[dt](?:ing)? (?:it|them) back\b", r"\bchargeback\b", r"\bmoney back\b"), 2.0),
+]
+WARNING_CUES = [
+    ("warns_off", _rx(r"\bavoid\b", r"\bstay away\b", r"\bsteer clear\b", r"\bdo ?n[o']t (?:buy|bother|waste|get|use|order|trust)\b", r"\bdon'?t (?:buy|bother|waste|get|use|order|trust)\b", r"\bsave your money\b", r"\bbuyer beware\b", r"\bwaste of (?:money|time)\b", r"\byou'?ve been warned\b"), 2.5),
+    ("would_not_recommend", _rx(rf"\b{NEG} (?:\w+ )?recommend\b", r"\bnot recommended\b"), 2.5),
+    ("scam", _rx(r"\bscam(?:med|mers?)?\b", r"\brip(?:ped)? ?off\b", r"\bfraud\b"), 1.5),
+]
+BAD_EXPERIENCE_CUES = [
+    ("failure", _rx(r"\b(?:broke|broken|stopped working|died|dead|faulty|defective|leak(?:s|ed|ing)?|crash(?:es|ed|ing)?|froze|freezes|overheat)", r"\bno (?:signal|service|internet|coverage)\b", r"\bdropped calls?\b", r"\boutages?\b", r"\bovercharg", r"\bbilling error\b", r"\bcharged (?:me|us) twice\b", r"\bdoesn'?t work\b|\bdoes not work\b|\bnot working\b"), 1.0),
+    ("repeated", _rx(r"\b(?:third|3rd|fourth|4th|fifth|second|2nd) (?:time|one|outage|replacement|call|week|month|failure)\b", r"\b(?:again|yet again|every (?:day|week|month)|three times|3 times|twice)\b"), 1.0),
+    ("bad_service", _rx(r"\b(?:customer (?:service|support)|support (?:chat|team)|on hold)\b.*\b(?:useless|joke|terrible|awful|worst|hours|nothing|rude)\b", r"\b(?:useless|rude|hung up|no help|on hold for)\b"), 1.0),
+    ("very_negative", _rx(r"\b(?:worst|terrible|awful|horrible|pathetic|disgusting|unacceptable|ridiculous|garbage|trash|crap|sucks|hate)\b", r"\bfed up\b", r"\bfurious\b", r"\bdisappointed\b"), 0.8),
+]
+UMOT_CUES = [
+    ("recommends", _rx(r"\b(?:highly|strongly|definitely|totally|100%|would|i) recommend", r"\brecommend (?:it|this|them|[\w-]+) to\b", r"\bcan'?t recommend [\w\s-]{0,30} enough\b", r"\bmust[- ]have\b"), 2.5),
+    ("loves_it", _rx(r"\b(?:love|loving|adore) (?:my|it|this|the|how|our|these|them)\b", r"\b(?:obsessed with|in love with)\b", r"\bi ?<3\b"), 2.0),
+    ("best_choice", _rx(r"\bbest (?:purchase|decision|buy|investment|thing|phone|laptop|service|ever)\b", r"\bworth every (?:penny|cent)\b", r"\bno regrets\b", r"\bgame ?changer\b"), 2.0),
+    ("satisfied", _rx(r"\b(?:so|very|really|extremely|super) (?:happy|pleased|satisfied|impressed) with\b", r"\bnever had (?:a|any) (?:problem|issue)s?\b", r"\bworks (?:perfectly|great|flawlessly|like a charm)\b", r"\b(?:10/10|five stars|5 stars|5/5|a\+)\b"), 1.5),
+    ("urges_others", _rx(r"\b(?:go for it|get one|you won'?t regret|do yourself a favou?r)\b"), 1.5),
+    ("loyal", _rx(r"\b(?:been with|been using|customer (?:for|since)|loyal|for (?:\d+|many|ten|five) years)\b", r"\b(?:renewed|bought (?:another|a second)|still (?:using|love))\b"), 1.0),
+]
+NEWS_CUES = _rx(
+    r"\b(?:announc(?:es|ed|ement)|reports?(?:ed)?|according to|shares (?:rose|fell|up|down)|stock|ceo|quarter(?:ly)?|earnings|revenue|"
+    r"launch(?:es|ed)|unveil(?:s|ed)|recall(?:s|ed)?|lawsuit|sued|regulators?|analysts?|acquir(?:es|ed)|merger|press release|breaking|"
+    r"officials?|spokes(?:man|woman|person)|customers (?:in|across)|affected customers|says|said)\b"
+)
+AD_CUES = _rx(
+    r"\b(?:giveaway|win an?|enter to win|promo code|discount code|use code|coupon|\d+% off|sale ends|shop now|click here|"
+    r"link in bio|follow (?:and|&) (?:rt|retweet)|retweet to win|sponsored|limited time|order now|free shipping)\b"
+)
+JUST_BOUGHT = _rx(r"\b(?:just|finally) (?:bought|ordered|got|pre-?ordered|signed up|purchased|picked up)\b", r"\b(?:bought|ordered|purchased) (?:a|an|my|the)\b")
+SWITCH_TO_TARGET = r"\b(?:switch(?:ed|ing)?|mov(?:ed|ing)|port(?:ed|ing)?(?: my number)?|go(?:ing)? back|went) (?:over )?to (?:the )?{target}\b"
+LEAVE_FOR_TARGET = r"\b(?:for|to) {target}\b"
+THRESHOLD = 1.5
+
+
+@lru_cache(maxsize=1)
+def _sentencizer() -> Language:
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    return nlp
+
+
+def classify(texts: Sequence[str], targets: Sequence[str | None] | None = None) -> list[MomentResult]:
+    """Classify texts, each relative to its target brand or product (None: the text as a whole)."""
+    targets = list(targets) if targets is not None else [None] * len(texts)
+    if len(targets) != len(texts):
+        raise ValueError(f"got {len(texts)} texts but {len(targets)} targets")
+    docs = _sentencizer().pipe(texts, batch_size=256)
+    return [classify_doc(doc, target) for doc, target in zip(docs, targets)]
+
+
+def classify_doc(doc: Doc, target: str | None = None, spans: Sequence[tuple[int, int]] = ()) -> MomentResult:
+    """Judge the sentences that name the target (all of them when it is not named or not given)."""
+    sentences = [s.text for s in doc.sents] if doc.has_annotation("SENT_START") else [doc.text]
+    if target or spans:
+        scoped = _sentences_about(doc, target, spans)
+        if scoped:
+            sentences = scoped
+    return _judge(" ".join(sentences), doc.text, target)
+
+
+def _sentences_about(doc: Doc, target: str | None, spans: Sequence[tuple[int, int]]) -> list[str]:
+    if not doc.has_annotation("SENT_START"):
+        return []
+    chosen = []
+    pattern = re.compile(rf"(?<!\w){re.escape(target)}(?!\w)", re.IGNORECASE) if target else None
+    for sent in doc.sents:
+        inside = any(sent.start_char <= start < sent.end_char for start, _ in spans)
+        if inside or (pattern is not None and pattern.search(sent.text)):
+            chosen.append(sent.text)
+    return chosen
+
+
+def _judge(scope: str, full_text: str, target: str | None) -> MomentResult:
+    evidence: dict[str, list[str]] = {m: [] for m in MOMENTS}
+    scores = dict.fromkeys(MOMENTS, 0.0)
+    is_question = "?" in scope or bool(QUESTION_START.search(scope))
+    first_person = bool(FIRST_PERSON.search(full_text))
+
+    zmot = _hits(ZMOT_CUES, scope)
+    if zmot:
+        weight = sum(w for _, w in zmot.values())
+        scores["zmot"] = weight * (1.0 if is_question or "intent_to_buy" in zmot or "shopping" in zmot else 0.4)
+        evidence["zmot"] = list(zmot)
+        if is_question:
+            evidence["zmot"].append("question")
+
+    leaving = _hits(LEAVING_CUES, scope)
+    warning = _hits(WARNING_CUES, scope)
+    bad = _hits(BAD_EXPERIENCE_CUES, scope)
+    if target and leaving.get("switching_away") and re.search(SWITCH_TO_TARGET.format(target=re.escape(target)), scope, re.IGNORECASE):
+        leaving.pop("switching_away")  # they are coming to this brand, not leaving it
+        leaving.pop("leaving", None) if re.search(LEAVE_FOR_TARGET.format(target=re.escape(target)), scope, re.IGNORECASE) else None
+    lz = sum(w for _, w in leaving.values()) + sum(w for _, w in warning.values())
+    if lz or len(bad) >= 2:
+        lz += sum(w for _, w in bad.values())
+        scores["lzmot"] = lz * (1.0 if first_person or warning else 0.5)
+        evidence["lzmot"] = [*leaving, *warning, *bad]
+
+    umot = _hits(UMOT_CUES, scope)
+    if umot and not warning:
+        scores["umot"] = sum(w for _, w in umot.values()) * (1.0 if first_person or "recommends" in umot else 0.6)
+        evidence["umot"] = list(umot)
+
+    news = bool(NEWS_CUES.search(scope)) and not first_person
+    ad = bool(AD_CUES.search(full_text))
+    if news or ad:
+        for moment in ("lzmot", "umot"):
+            scores[moment] *= 0.3  # a report of customers' trouble is news, not a customer's story
+        scores["zmot"] *= 0.5 if news else 0.2
+
+    if is_question and scores["zmot"] and scores["lzmot"] < 2 * scores["zmot"]:
+        scores["lzmot"] *= 0.5  # "should I cancel?" still reads as deciding, weigh toward research
+    moment = max(("zmot", "lzmot", "umot"), key=lambda m: scores[m])
+    if scores[moment] < THRESHOLD:
+        cue = "news" if news else "ad" if ad else "no cue"
+        return MomentResult("none", "discovery" if news or ad else None, _confidence(THRESHOLD - scores[moment], 1.0), (cue,))
+    runner_up = max(v for m, v in scores.items() if m != moment)
+    confidence = _confidence(scores[moment] - runner_up, scores[moment])
+    return MomentResult(moment, _stage(moment, scope, evidence[moment]), confidence, tuple(evidence[moment]))
+
+
+def _hits(cues: list[tuple[str, re.Pattern[str], float]], text: str) -> dict[str, tuple[str, float]]:
+    """Cues found in the text, skipping those negated just before ("not cancelling")."""
+    found: dict[str, tuple[str, float]] = {}
+    for name, pattern, weight in cues:
+        for match in pattern.finditer(text):
+            before = text[max(0, match.start() - 24): match.start()].lower()
+            if name != "would_not_recommend" and re.search(rf"\b{NEG}\b(?:\s+\w+)?\s*$", before):
+                continue
+            found[name] = (match.group(0), weight)
+            break
+    return found
+
+
+def _stage(moment: str, scope: str, evidence: list[str]) -> str:
+    if moment == "zmot":
+        if JUST_BOUGHT.search(scope) or "intent_to_buy" in evidence:
+            return "purchase"
+        return "consideration"
+    if moment == "lzmot":
+        if any(e in evidence for e in ("warns_off", "would_not_recommend", "scam")):
+            return "recommendation"
+        if any(e in evidence for e in ("cancel", "switching_away", "leaving", "never_again")):
+            return "loyalty"
+        return "experience"
+    if any(e in evidence for e in ("recommends", "urges_others")):
+        return "recommendation"
+    if "loyal" in evidence:
+        return "loyalty"
+    return "experience"
+
+
+def _confidence(margin: float, scale: float) -> float:
+    return round(min(0.99, 0.5 + 0.5 * margin / (scale + 1.0)), 3)
+
+
+# --- the spaCy component ------------------------------------------------------------------
+
+if not Doc.has_extension("moment"):
+    Doc.set_extension("moment", default=None)
+    Doc.set_extension("ref_moments", default=None)
+
+
+@Language.factory("zmot_moments", default_config={})
+def make_moments(nlp: Language, name: str) -> "MomentsComponent":
+    return MomentsComponent()
+
+
+class MomentsComponent:
+    """Sets doc._.moment for the whole text and doc._.ref_moments, one per brand reference."""
+
+    def __call__(self, doc: Doc) -> Doc:
+        doc._.moment = classify_doc(doc)
+        refs = doc._.brand_refs if Doc.has_extension("brand_refs") else None
+        doc._.ref_moments = [
+            classify_doc(doc, ref.product or ref.brand, [(ref.start_char, ref.end_char)]) for ref in (refs or [])
+        ]
+        return doc

@@ -1,0 +1,111 @@
+"""Run spike detection over the warehouse's daily signals and store what fires as alerts.
+
+Each series is judged causally, day by day, from the first day this run touched; alerts are keyed
+by brand / product / source kind / metric / window, so reruns and backfills never duplicate them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import duckdb
+
+from warehouse.spikes import DetectorRules, Spike, detect_spikes
+
+# metric -> the daily_signals expression that yields it
+METRIC_SQL = {
+    "negative_mentions": "negative",
+}
+
+
+@dataclass(frozen=True)
+class SeriesKey:
+    brand: str
+    product: str = "*"
+    source_kind: str = "*"
+
+
+def alert_id(key: SeriesKey, metric: str, window_start: datetime) -> str:
+    raw = "\x1f".join([key.brand, key.product, key.source_kind, metric, window_start.isoformat()])
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:20]
+
+
+def daily_series(
+    con: duckdb.DuckDBPyConnection, key: SeriesKey, metric: str, first_day: date, last_day: date
+) -> list[tuple[datetime, float]]:
+    """The metric per day, zero-filled: a day without mentions is a day with none."""
+    rows = con.execute(
+        f"""
+        SELECT d::DATE AS day, coalesce(s.{METRIC_SQL[metric]}, 0)::DOUBLE AS value
+        FROM range(?::DATE, ?::DATE + INTERVAL 1 DAY, INTERVAL 1 DAY) AS r(d)
+        LEFT JOIN daily_signals s
+          ON s.day = r.d::DATE AND s.brand = ? AND s.product = ? AND s.source_kind = ?
+        ORDER BY day
+        """,
+        [first_day, last_day, key.brand, key.product, key.source_kind],
+    ).fetchall()
+    return [(datetime.combine(day, time(0)), value) for day, value in rows]
+
+
+def detect_and_store(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_key: str,
+    brands: Iterable[str],
+    metrics: Iterable[str],
+    days_touched: Iterable[date],
+    rules: DetectorRules,
+    history_days: int,
+    notify_after: datetime,
+) -> list[str]:
+    """Detect spikes on the touched days and insert new alerts; returns the ids of new ones.
+
+    Alerts whose window ended before `notify_after` are stored as suppressed: a backfill or late
+    data should not email anyone about last month.
+    """
+    days = sorted(set(days_touched))
+    if not days:
+        return []
+    last = con.execute("SELECT max(day) FROM daily_signals").fetchall()[0][0] or days[-1]
+    first = days[0] - timedelta(days=history_days)
+    evaluate_from = datetime.combine(days[0], time(0))
+    new_ids: list[str] = []
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for brand in brands:
+            key = SeriesKey(brand)
+            for metric in metrics:
+                points = daily_series(con, key, metric, first, last)
+                for spike in detect_spikes(points, rules, evaluate_from=evaluate_from):
+                    if _insert(con, key, metric, spike, run_key, notify_after):
+                        new_ids.append(alert_id(key, metric, spike.timestamp))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return new_ids
+
+
+def _insert(con: duckdb.DuckDBPyConnection, key: SeriesKey, metric: str, spike: Spike, run_key: str,
+            notify_after: datetime) -> bool:
+    suppressed = None
+    if spike.window_end < notify_after:
+        suppressed = f"suppressed: window ended before {notify_after:%Y-%m-%d}, detected late by run {run_key}"
+    inserted = con.execute(
+        """
+        INSERT INTO alerts (alert_id, brand, product, source_kind, metric, window_start, window_end, observed,
+                            expected, ratio, severity, reason, detector_version, created_run, delivery)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT DO NOTHING
+        RETURNING alert_id
+        """,
+        [
+            alert_id(key, metric, spike.timestamp), key.brand, key.product, key.source_kind, metric,
+            spike.timestamp, spike.window_end, spike.observed, spike.expected, spike.ratio, spike.severity,
+            spike.reason, spike.detector_version, run_key, suppressed,
+        ],
+    ).fetchall()
+    return bool(inserted)
