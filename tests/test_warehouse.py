@@ -33,10 +33,12 @@ def _stage(tmp: Path, run_key: str, mentions: list[Mention], sentiment: dict[str
         label, score = sentiment[m.native_id]
         nlp_rows.append({"mention_id": m.mention_id, "language": "en", "language_score": 0.9,
                          "sentiment_label": label, "sentiment_score": score, "ref_count": 1,
+                         "moment": "none", "stage": None, "moment_confidence": 0.5, "moment_evidence": [],
                          "model_version": "test"})
         ref_rows.append({"mention_id": m.mention_id, "ref_index": 0, "brand": brand, "product": None,
                          "matched_text": brand, "start_char": 0, "end_char": len(brand),
-                         "sentiment_label": label, "sentiment_score": score})
+                         "sentiment_label": label, "sentiment_score": score, "moment": "none", "stage": None,
+                         "moment_confidence": 0.5, "moment_evidence": []})
     staging.write_rows(staging.nlp_path(folder), nlp_rows, staging.NLP_SCHEMA)
     staging.write_rows(staging.refs_path(folder), ref_rows, staging.REF_SCHEMA)
     state = SourceState("news", "rss", watermark=max(m.published_at for m in mentions), boundary_ids=["x"])

@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -30,6 +31,7 @@ class StagedRun:
     rejects: list[Reject]
     sources_ok: list[str]
     sources_failed: list[str]
+    catalog: list[dict[str, Any]] = field(default_factory=list)  # brands as configured, for analyst views
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,15 @@ def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
             "source_kind = excluded.source_kind, state = excluded.state, updated_run = excluded.updated_run "
             "WHERE source_state.state::VARCHAR <> excluded.state::VARCHAR",
             [state.source_id, state.source_kind, state.to_json(), staged.run_key],
+        )
+    if staged.catalog:
+        con.execute("DELETE FROM brands")
+        con.executemany(
+            "INSERT INTO brands VALUES (?, ?, ?, ?)",
+            [
+                [b["name"], b.get("aliases", []), [p["name"] for p in b.get("products", [])], b.get("competitors", [])]
+                for b in staged.catalog
+            ],
         )
     for reject in staged.rejects:
         con.execute(

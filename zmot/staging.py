@@ -44,6 +44,10 @@ NLP_SCHEMA = pa.schema(
         ("sentiment_label", pa.string()),
         ("sentiment_score", pa.float64()),
         ("ref_count", pa.int32()),
+        ("moment", pa.string()),
+        ("stage", pa.string()),
+        ("moment_confidence", pa.float64()),
+        ("moment_evidence", pa.list_(pa.string())),
         ("model_version", pa.string()),
     ]
 )
@@ -58,6 +62,10 @@ REF_SCHEMA = pa.schema(
         ("end_char", pa.int32()),
         ("sentiment_label", pa.string()),
         ("sentiment_score", pa.float64()),
+        ("moment", pa.string()),
+        ("stage", pa.string()),
+        ("moment_confidence", pa.float64()),
+        ("moment_evidence", pa.list_(pa.string())),
     ]
 )
 

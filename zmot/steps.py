@@ -136,6 +136,7 @@ def load(ctx: RunContext) -> dict[str, Any]:
         rejects=[r for o in outcomes for r in o.rejects],
         sources_ok=[o.source_id for o in ok],
         sources_failed=[o.source_id for o in outcomes if not o.ok],
+        catalog=catalog_for_nlp(cfg),
     )
     con = connect(ctx.warehouse)
     try:

@@ -29,6 +29,10 @@ CREATE TABLE mention_nlp (
     sentiment_label  VARCHAR NOT NULL,         -- negative | neutral | positive | unscored
     sentiment_score  DOUBLE,                   -- -1..1, NULL when unscored
     ref_count        INTEGER NOT NULL,         -- brand references found; 0 = prefilter false positive
+    moment           VARCHAR NOT NULL,         -- zmot | lzmot | umot | none, for the text as a whole
+    stage            VARCHAR,                  -- discovery | consideration | purchase | experience | loyalty | recommendation
+    moment_confidence DOUBLE,                  -- 0..1
+    moment_evidence  VARCHAR[],                -- the cues that decided it
     model_version    VARCHAR NOT NULL
 );
 
@@ -41,7 +45,18 @@ CREATE TABLE mention_refs (
     start_char       INTEGER NOT NULL,         -- offsets into title + "\n\n" + text
     end_char         INTEGER NOT NULL,
     sentiment_label  VARCHAR NOT NULL,
-    sentiment_score  DOUBLE
+    sentiment_score  DOUBLE,
+    moment           VARCHAR NOT NULL,         -- the moment relative to this brand or product
+    stage            VARCHAR,
+    moment_confidence DOUBLE,
+    moment_evidence  VARCHAR[]
+);
+
+CREATE TABLE brands (                          -- the catalog as configured at the last run
+    brand            VARCHAR PRIMARY KEY,
+    aliases          VARCHAR[] NOT NULL,
+    products         VARCHAR[] NOT NULL,
+    competitors      VARCHAR[] NOT NULL
 );
 
 CREATE TABLE daily_signals (
@@ -55,6 +70,14 @@ CREATE TABLE daily_signals (
     negative         INTEGER NOT NULL,
     unscored         INTEGER NOT NULL,         -- languages the sentiment model does not know
     avg_sentiment    DOUBLE,                   -- mean -1..1 over scored mentions
+    zmot             INTEGER NOT NULL,         -- mentions that are prospects researching
+    lzmot            INTEGER NOT NULL,         -- customers leaving or warning others off
+    umot             INTEGER NOT NULL,         -- customers advocating
+    zmot_negative    INTEGER NOT NULL,         -- ... of which negative in sentiment
+    lzmot_negative   INTEGER NOT NULL,
+    umot_negative    INTEGER NOT NULL,
+    avg_rating       DOUBLE,                   -- 0..1, mean over reviews with a rating
+    rating_count     INTEGER NOT NULL,         -- reviews with a rating
     PRIMARY KEY (day, brand, product, source_kind)
 );
 
