@@ -87,8 +87,7 @@ AD_CUES = _rx(
     r"link in bio|follow (?:and|&) (?:rt|retweet)|retweet to win|sponsored|limited time|order now|free shipping)\b"
 )
 JUST_BOUGHT = _rx(r"\b(?:just|finally) (?:bought|ordered|got|pre-?ordered|signed up|purchased|picked up)\b", r"\b(?:bought|ordered|purchased) (?:a|an|my|the)\b")
-SWITCH_TO_TARGET = r"\b(?:switch(?:ed|ing)?|mov(?:ed|ing)|port(?:ed|ing)?(?: my number)?|go(?:ing)? back|went) (?:over )?to (?:the )?{target}\b"
-LEAVE_FOR_TARGET = r"\b(?:for|to) {target}\b"
+SWITCH_TO_TARGET = r"\b(?:switch(?:ed|ing)?|mov(?:ed|ing)|port(?:ed|ing)?(?: my number)?|go(?:ing)? back|went|leav(?:e|ing)\s+[\w@#&' -]{{1,40}}?)\s+(?:over\s+)?(?:from\s+[\w@#&' -]{{1,40}}?\s+)?(?:to|for)\s+(?:the\s+)?{target}\b"
 THRESHOLD = 1.5
 
 
@@ -149,9 +148,10 @@ def _judge(scope: str, full_text: str, target: str | None) -> MomentResult:
     leaving = _hits(LEAVING_CUES, scope)
     warning = _hits(WARNING_CUES, scope)
     bad = _hits(BAD_EXPERIENCE_CUES, scope)
-    if target and leaving.get("switching_away") and re.search(SWITCH_TO_TARGET.format(target=re.escape(target)), scope, re.IGNORECASE):
-        leaving.pop("switching_away")  # they are coming to this brand, not leaving it
-        leaving.pop("leaving", None) if re.search(LEAVE_FOR_TARGET.format(target=re.escape(target)), scope, re.IGNORECASE) else None
+    if target and re.search(SWITCH_TO_TARGET.format(target=re.escape(target)), scope, re.IGNORECASE):
+        leaving.pop("switching_away", None)  # they are coming to this brand, not leaving it
+        leaving.pop("leaving", None)
+        leaving.pop("cancel", None)
     lz = sum(w for _, w in leaving.values()) + sum(w for _, w in warning.values())
     if lz or len(bad) >= 2:
         lz += sum(w for _, w in bad.values())

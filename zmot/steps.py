@@ -16,7 +16,8 @@ from typing import Any
 from connectors.http import FetchError, FetchPolicy
 from connectors.records import ExtractResult, Reject, SourceState
 from nlp.brands import make_prefilter
-from nlp.pipeline import PIPELINE_VERSION, analyse, build_pipeline
+from nlp.moments import MomentResult
+from nlp.pipeline import analyse, build_pipeline, pipeline_version
 from warehouse.db import connect
 from warehouse.detect import detect_and_store
 from warehouse.load import StagedRun, load_run
@@ -85,22 +86,23 @@ def enrich(ctx: RunContext) -> dict[str, Any]:
     texts = [analysis_text(r["title"], r["text"]) for r in rows]
     nlp_rows: list[dict[str, Any]] = []
     ref_rows: list[dict[str, Any]] = []
+    version = pipeline_version()
     for row, result in zip(rows, analyse(nlp, texts), strict=True):
         nlp_rows.append(
             {
                 "mention_id": row["mention_id"], "language": result.language,
                 "language_score": result.language_score, "sentiment_label": result.sentiment_label,
                 "sentiment_score": result.sentiment_score, "ref_count": len(result.refs),
-                "model_version": PIPELINE_VERSION,
+                **_moment_columns(result.moment), "model_version": version,
             }
         )
-        for index, ref in enumerate(result.refs):
+        for index, (ref, moment) in enumerate(zip(result.refs, result.ref_moments, strict=True)):
             ref_rows.append(
                 {
                     "mention_id": row["mention_id"], "ref_index": index, "brand": ref.brand,
                     "product": ref.product, "matched_text": ref.text, "start_char": ref.start_char,
                     "end_char": ref.end_char, "sentiment_label": ref.sentiment_label,
-                    "sentiment_score": ref.sentiment_score,
+                    "sentiment_score": ref.sentiment_score, **_moment_columns(moment),
                 }
             )
     staging.write_rows(staging.nlp_path(ctx.staging_dir), nlp_rows, staging.NLP_SCHEMA)
@@ -212,6 +214,13 @@ def finish(load_result: dict[str, Any]) -> None:
 def catalog_for_nlp(cfg: AppConfig) -> list[dict[str, Any]]:
     """The brand catalog as the plain data the spaCy components take in their config."""
     return cfg.brands.model_dump()["brands"]
+
+
+def _moment_columns(moment: MomentResult) -> dict[str, Any]:
+    return {
+        "moment": moment.moment, "stage": moment.stage, "moment_confidence": moment.confidence,
+        "moment_evidence": list(moment.evidence),
+    }
 
 
 def analysis_text(title: str | None, text: str) -> str:

@@ -1,0 +1,245 @@
+"""Polite HTTP for every connector: timeouts, a size cap, conditional GET, retries that honour
+Retry-After and rate-limit headers, and errors typed so callers retry a 429 but never a 404."""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import logging
+import random
+import time
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import requests
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+EXCERPT_BYTES = 2_000
+CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    user_agent: str
+    timeout_seconds: float = 20.0
+    max_retries: int = 3
+    backoff_seconds: float = 1.0
+    max_retry_after_seconds: float = 120.0
+    max_bytes: int = 10_000_000
+
+    @property
+    def deadline_seconds(self) -> float:
+        """Wall-clock budget for one fetch, retries included: a slow-loris server cannot hang the run."""
+        return self.timeout_seconds * (self.max_retries + 1) * 2 + self.max_retry_after_seconds
+
+
+class FetchError(Exception):
+    """A fetch failed; `reason` is a short code for the rejects table, `message` says what to do."""
+
+    transient = False
+
+    def __init__(self, reason: str, url: str, message: str, excerpt: str = "") -> None:
+        super().__init__(f"{url}: {message}")
+        self.reason = reason
+        self.url = url
+        self.message = message
+        self.excerpt = excerpt
+
+
+class TransientFetchError(FetchError):
+    """Worth retrying later: rate limits, server errors, timeouts, dropped connections."""
+
+    transient = True
+
+
+class TerminalFetchError(FetchError):
+    """Retrying will not help until someone changes something: 404, 403, too large, bad scheme."""
+
+
+@dataclass
+class FetchResponse:
+    url: str
+    status: int
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+    etag: str | None = None
+    last_modified: str | None = None
+    requests: int = 1
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "")
+
+
+def fetch(
+    url: str,
+    *,
+    policy: FetchPolicy,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    session: requests.Session | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> FetchResponse:
+    """GET a URL politely; `file:` URLs read a local file with the same cap and conditional logic."""
+    if url.startswith("file:"):
+        return _fetch_file(url, policy, etag, last_modified)
+    if not url.startswith(("http://", "https://")):
+        raise TerminalFetchError("bad_scheme", url, "only http://, https:// and file: URLs can be fetched")
+    own_session = session is None
+    session = session or requests.Session()
+    headers = {"User-Agent": policy.user_agent, "Accept-Encoding": "gzip, deflate"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    deadline = time.monotonic() + policy.deadline_seconds
+    attempts = 0
+    try:
+        while True:
+            attempts += 1
+            try:
+                response = _attempt(session, url, headers, policy, deadline)
+                response.requests = attempts
+                return response
+            except TransientFetchError as exc:
+                wait = getattr(exc, "retry_after", None)
+                if attempts > policy.max_retries or time.monotonic() >= deadline:
+                    raise
+                if wait is None:
+                    wait = policy.backoff_seconds * 2 ** (attempts - 1) * (0.5 + random.random())
+                wait = min(wait, policy.max_retry_after_seconds, max(0.0, deadline - time.monotonic()))
+                log.info("%s: %s; retry %d/%d in %.1fs", url, exc.message, attempts, policy.max_retries, wait)
+                sleep(wait)
+    finally:
+        if own_session:
+            session.close()
+
+
+def _attempt(session: requests.Session, url: str, headers: dict[str, str], policy: FetchPolicy, deadline: float) -> FetchResponse:
+    try:
+        response = session.get(url, headers=headers, timeout=(policy.timeout_seconds, policy.timeout_seconds), stream=True, allow_redirects=True)
+    except requests.exceptions.TooManyRedirects:
+        raise TerminalFetchError("redirect_loop", url, "too many redirects; check the URL") from None
+    except requests.exceptions.SSLError as exc:
+        raise TerminalFetchError("tls", url, f"TLS error: {_short(exc)}; check the certificate or the URL") from None
+    except requests.exceptions.ConnectionError as exc:
+        text = str(exc)
+        if "Name or service not known" in text or "NameResolutionError" in text or "nodename nor servname" in text:
+            raise TerminalFetchError("dns", url, "the host name does not resolve; check the URL") from None
+        raise TransientFetchError("connection", url, f"connection failed: {_short(exc)}") from None
+    except requests.exceptions.Timeout:
+        raise TransientFetchError("timeout", url, f"no answer within {policy.timeout_seconds:g}s") from None
+    except requests.exceptions.RequestException as exc:
+        raise TransientFetchError("connection", url, f"request failed: {_short(exc)}") from None
+    with response:
+        if response.status_code == 304:
+            return FetchResponse(url, 304, b"", dict(response.headers), headers.get("If-None-Match"), headers.get("If-Modified-Since"))
+        if response.status_code >= 400:
+            body = _read_capped(response, url, min(policy.max_bytes, EXCERPT_BYTES * 4), deadline, truncate=True)
+            raise _status_error(response, url, body)
+        body = _read_capped(response, url, policy.max_bytes, deadline)
+        return FetchResponse(
+            response.url or url, response.status_code, body, dict(response.headers),
+            response.headers.get("ETag"), response.headers.get("Last-Modified"),
+        )
+
+
+def _read_capped(response: requests.Response, url: str, limit: int, deadline: float, *, truncate: bool = False) -> bytes:
+    """Read the decompressed body chunk by chunk, stopping at the cap (gzip bombs included) and the deadline."""
+    declared = response.headers.get("Content-Length")
+    if not truncate and declared and declared.isdigit() and int(declared) > limit and "gzip" not in response.headers.get("Content-Encoding", ""):
+        raise TerminalFetchError("too_large", url, f"body is {int(declared):,} bytes, over the {limit:,}-byte limit")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_content(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                if truncate:
+                    chunks.append(chunk[: limit - (size - len(chunk))])
+                    break
+                raise TerminalFetchError("too_large", url, f"body exceeds the {limit:,}-byte limit; raise http.max_bytes if it is legitimate")
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise TransientFetchError("slow_body", url, "the body is arriving too slowly; gave up")
+    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError) as exc:
+        raise TransientFetchError("connection_reset", url, f"connection dropped mid-body: {_short(exc)}") from None
+    except requests.exceptions.ContentDecodingError as exc:
+        raise TerminalFetchError("bad_encoding", url, f"cannot decompress the body: {_short(exc)}") from None
+    except (requests.exceptions.Timeout, zlib.error) as exc:
+        raise TransientFetchError("timeout", url, f"reading the body failed: {_short(exc)}") from None
+    return b"".join(chunks)
+
+
+def _status_error(response: requests.Response, url: str, body: bytes) -> FetchError:
+    status = response.status_code
+    excerpt = body[:EXCERPT_BYTES].decode("utf-8", "replace")
+    if status in RETRY_STATUSES:
+        error = TransientFetchError(f"http_{status}", url, f"server answered {status} {response.reason}", excerpt)
+        error.retry_after = retry_after_seconds(response.headers)  # type: ignore[attr-defined]
+        return error
+    advice = {403: "the site refuses us; do not work around it", 404: "the URL is gone; fix or remove it",
+              401: "it needs credentials", 410: "the resource was removed; remove the source"}.get(status, "check the URL")
+    return TerminalFetchError(f"http_{status}", url, f"server answered {status} {response.reason}: {advice}", excerpt)
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """Seconds to wait from Retry-After (seconds or an HTTP date) or rate-limit reset headers."""
+    value = headers.get("Retry-After")
+    if value:
+        value = value.strip()
+        if value.isdigit():
+            return float(value)
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            when = None
+        if when is not None:
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=timezone.utc)
+            return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+    for name in ("X-RateLimit-Reset", "RateLimit-Reset", "X-Ratelimit-Reset"):
+        reset = headers.get(name)
+        if reset:
+            try:
+                number = float(reset)
+            except ValueError:
+                continue
+            if number > 1e9:  # an epoch timestamp, not a delay
+                number -= (now or datetime.now(timezone.utc)).timestamp()
+            return max(0.0, number)
+    return None
+
+
+def _fetch_file(url: str, policy: FetchPolicy, etag: str | None, last_modified: str | None) -> FetchResponse:
+    path = Path(unquote(urlparse(url).path))
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise TerminalFetchError("not_found", url, f"no file at {path}") from None
+    if stat.st_size > policy.max_bytes:
+        raise TerminalFetchError("too_large", url, f"file is {stat.st_size:,} bytes, over the {policy.max_bytes:,}-byte limit")
+    file_etag = '"' + hashlib.sha256(f"{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16] + '"'
+    file_modified = email.utils.formatdate(stat.st_mtime, usegmt=True)
+    if etag == file_etag or (etag is None and last_modified == file_modified):
+        return FetchResponse(url, 304, b"", {}, file_etag, file_modified)
+    with path.open("rb") as handle:
+        body = handle.read(policy.max_bytes + 1)
+    if len(body) > policy.max_bytes:
+        raise TerminalFetchError("too_large", url, f"file exceeds the {policy.max_bytes:,}-byte limit")
+    return FetchResponse(url, 200, body, {}, file_etag, file_modified)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) < 300 else text[:297] + "..."

@@ -1,0 +1,174 @@
+"""RSS and Atom feeds: conditional GET, a per-feed cursor, brand prefilter, and malformed input
+rejected clearly instead of crashing the run."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import json
+import logging
+import re
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import feedparser
+import requests
+
+from connectors.http import FetchPolicy, TerminalFetchError, fetch
+from connectors.records import ExtractResult, Mention, Reject, SourceState
+from connectors.text import clean_text, html_to_text
+
+log = logging.getLogger(__name__)
+
+SOURCE_KIND = "rss"
+RAW_LIMIT = 20_000
+_ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_HTML_START = re.compile(rb"^\s*(?:<!doctype html|<html)", re.IGNORECASE)
+_TRACKING = re.compile(r"^(?:utm_|fbclid$|gclid$|mc_)")
+
+
+class FeedError(TerminalFetchError):
+    """The body is not a feed we can read: HTML, garbage, or XML too broken to salvage."""
+
+
+def fetch_feed(
+    source_id: str,
+    url: str,
+    *,
+    state: SourceState,
+    policy: FetchPolicy,
+    keep: Callable[[str], bool],
+    interval_end: datetime,
+    backfill_start: datetime,
+    fetched_at: datetime,
+    lag: timedelta = timedelta(0),
+    session: requests.Session | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ExtractResult:
+    """New entries of one feed that name a watched brand, published in (cursor, interval_end]."""
+    response = fetch(url, policy=policy, etag=state.etag, last_modified=state.last_modified, session=session, sleep=sleep)
+    if response.not_modified:
+        log.info("feed %s: not modified", source_id)
+        return ExtractResult(source_id, SOURCE_KIND, [], state, requests=response.requests, not_modified=True)
+    parsed, rejects = parse_feed(response.body, url=url, source_id=source_id, content_type=response.content_type)
+    entries = [entry_to_mention(e, source_id, parsed.feed, fetched_at) for e in parsed.entries]
+    mentions, new_state, held_back, filtered = _select(entries, state, keep, interval_end, backfill_start, lag)
+    if not held_back:
+        new_state.etag, new_state.last_modified = response.etag, response.last_modified
+    log.info(
+        "feed %s: %d entries, %d new with a brand, %d without a brand, %d held back for a later run",
+        source_id, len(entries), len(mentions), filtered, held_back,
+    )
+    return ExtractResult(source_id, SOURCE_KIND, mentions, new_state, rejects, response.requests, False, held_back)
+
+
+def parse_feed(body: bytes, *, url: str, source_id: str, content_type: str = "") -> tuple[feedparser.FeedParserDict, list[Reject]]:
+    """Parse feed bytes; refuse what is not a feed, keep salvaged entries of a sloppy one with a reject row."""
+    if not body.strip():
+        raise FeedError("empty_body", url, "the server sent an empty body instead of a feed")
+    if _ENTITY_DECLARATION.search(body[:65_536]):
+        raise FeedError("xml_entities", url, "the feed declares XML entities (entity-expansion risk); refused")
+    if _HTML_START.search(body[:1024]):
+        raise FeedError("not_a_feed", url, "this is an HTML page, not a feed; point the source at the feed URL",
+                        body[:500].decode("utf-8", "replace"))
+    headers = {"content-type": content_type} if content_type else None
+    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
+    version = parsed.get("version") or ""
+    if not parsed.entries and (parsed.bozo or not version):
+        problem = parsed.get("bozo_exception") or "no feed elements found"
+        raise FeedError("malformed_feed", url, f"not a readable feed: {problem}", body[:500].decode("utf-8", "replace"))
+    rejects = []
+    if parsed.bozo:
+        rejects.append(
+            Reject(source_id, SOURCE_KIND, "extract", "feed_bozo",
+                   f"feed is not well-formed ({parsed.get('bozo_exception')}); {len(parsed.entries)} entries salvaged",
+                   url, body[:500].decode("utf-8", "replace"))
+        )
+    return parsed, rejects
+
+
+def entry_to_mention(entry: feedparser.FeedParserDict, source_id: str, feed: feedparser.FeedParserDict, fetched_at: datetime) -> Mention:
+    """One feed entry as a Mention; the stable id comes from the guid, else the canonical link."""
+    link = entry.get("link") or None
+    title = clean_text(html_to_text(entry.get("title", ""))) or None
+    text = _entry_text(entry)
+    published, date_missing = _entry_date(entry, fetched_at)
+    native_id = (entry.get("id") or "").strip() or (canonical_url(link) if link else "")
+    if not native_id:
+        native_id = "sha:" + hashlib.sha256(f"{title}\x1f{published.isoformat()}\x1f{text[:500]}".encode()).hexdigest()[:24]
+    author = entry.get("author") or (entry.get("author_detail") or {}).get("name")
+    language = (entry.get("language") or feed.get("language") or "")[:2].lower() or None
+    metadata = {"feed_title": feed.get("title"), "tags": ", ".join(t.get("term", "") for t in entry.get("tags", []) if t.get("term")) or None}
+    if date_missing:
+        metadata["date_missing"] = True
+    return Mention(
+        source_kind=SOURCE_KIND, source_id=source_id, native_id=native_id[:2000], url=link, author=clean_text(author) if author else None,
+        title=title, text=text, published_at=published, fetched_at=fetched_at, language=language,
+        metadata={k: v for k, v in metadata.items() if v is not None}, raw=_raw(entry),
+    )
+
+
+def canonical_url(url: str) -> str:
+    """Drop tracking parameters and fragments so the same article gets the same id."""
+    parts = urlsplit(url.strip())
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, query, ""))
+
+
+def _select(
+    entries: list[Mention], state: SourceState, keep: Callable[[str], bool], interval_end: datetime,
+    backfill_start: datetime, lag: timedelta,
+) -> tuple[list[Mention], SourceState, int, int]:
+    """Apply the cursor, the run's time slice and the brand prefilter; compute the new cursor."""
+    lower = state.watermark - lag if state.watermark else backfill_start
+    boundary = set(state.boundary_ids) if lag == timedelta(0) else set()
+    seen: set[str] = set()
+    kept: list[Mention] = []
+    held_back = filtered = 0
+    for mention in entries:
+        if mention.native_id in seen:
+            continue
+        seen.add(mention.native_id)
+        if mention.published_at > interval_end:
+            held_back += 1
+            continue
+        if mention.published_at < lower or mention.published_at < backfill_start:
+            continue
+        if state.watermark and mention.published_at == state.watermark and mention.native_id in boundary:
+            continue
+        if not keep(f"{mention.title or ''}\n{mention.text}"):
+            filtered += 1
+            continue
+        kept.append(mention)
+    newest = max((m.published_at for m in kept), default=None)
+    new_state = SourceState(state.source_id, state.source_kind, state.watermark, list(state.boundary_ids), state.etag, state.last_modified, dict(state.extra))
+    if newest and (state.watermark is None or newest >= state.watermark):
+        at_newest = sorted({m.native_id for m in kept if m.published_at == newest})
+        new_state.boundary_ids = sorted(set(at_newest) | (boundary if newest == state.watermark else set()))
+        new_state.watermark = newest
+    return kept, new_state, held_back, filtered
+
+
+def _entry_text(entry: feedparser.FeedParserDict) -> str:
+    candidates = [c.get("value", "") for c in entry.get("content", []) if isinstance(c, dict)]
+    candidates.append(entry.get("summary", ""))
+    texts = [html_to_text(c) for c in candidates if c]
+    return max(texts, key=len, default="")
+
+
+def _entry_date(entry: feedparser.FeedParserDict, fetched_at: datetime) -> tuple[datetime, bool]:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = entry.get(key)
+        if value:
+            try:
+                return datetime.fromtimestamp(calendar.timegm(value), tz=timezone.utc), False
+            except (OverflowError, ValueError, TypeError):
+                continue
+    return fetched_at, True
+
+
+def _raw(entry: feedparser.FeedParserDict) -> str:
+    text = json.dumps(entry, default=str, ensure_ascii=False)
+    return text if len(text) <= RAW_LIMIT else text[:RAW_LIMIT]

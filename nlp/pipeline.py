@@ -1,0 +1,97 @@
+"""Build the pipeline from config and run it over many texts with nlp.pipe."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import spacy
+from spacy.language import Language
+
+import nlp.brands  # noqa: F401  (registers the factories)
+import nlp.language  # noqa: F401
+import nlp.moments  # noqa: F401
+import nlp.sentiment  # noqa: F401
+from nlp.brands import BrandRef
+from nlp.moments import MODEL_VERSION as MOMENTS_VERSION
+from nlp.moments import MomentResult
+from nlp.scorers import load_scorer
+
+log = logging.getLogger(__name__)
+
+TRAINED_PIPELINES = ("en_core_web_sm", "en_core_web_md", "en_core_web_lg")
+DEFAULT_SCORER = "vader"
+
+
+@dataclass(frozen=True)
+class TextAnalysis:
+    language: str
+    language_score: float | None
+    sentiment_label: str
+    sentiment_score: float | None
+    moment: MomentResult
+    refs: list[BrandRef]
+    ref_moments: list[MomentResult]
+
+
+def pipeline_version(scorer: str = DEFAULT_SCORER) -> str:
+    """What produced a row: stored as model_version so re-scored history can be told apart."""
+    return f"zmot-nlp-1+{load_scorer(scorer).name}+{MOMENTS_VERSION}"
+
+
+def build_pipeline(brands: list[dict[str, Any]], *, scorer: str = DEFAULT_SCORER, base: str = "auto") -> Language:
+    """language -> brand references -> sentiment -> moments, on a trained English pipeline when installed."""
+    nlp = _base(base)
+    nlp.add_pipe("zmot_language")
+    nlp.add_pipe("zmot_brand_refs", config={"brands": brands})
+    nlp.add_pipe("zmot_sentiment", config={"scorer": scorer})
+    nlp.add_pipe("zmot_moments")
+    return nlp
+
+
+def _base(base: str) -> Language:
+    if base == "auto":
+        for name in TRAINED_PIPELINES:
+            try:
+                nlp = spacy.load(name, exclude=["ner", "lemmatizer", "attribute_ruler"])
+                log.info("using the installed spaCy pipeline %s", name)
+                return nlp
+            except OSError:
+                continue
+        base = "blank"
+    if base != "blank":
+        raise ValueError(f"unknown base {base!r}; expected 'auto' or 'blank'")
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    return nlp
+
+
+def analyse(nlp: Language, texts: Iterable[str], *, batch_size: int = 256) -> Iterator[TextAnalysis]:
+    """Run the pipeline over texts in batches; one TextAnalysis per text, in order."""
+    for doc in nlp.pipe(texts, batch_size=batch_size):
+        yield TextAnalysis(
+            language=doc._.language, language_score=doc._.language_score,
+            sentiment_label=doc._.sentiment_label, sentiment_score=doc._.sentiment_score,
+            moment=doc._.moment, refs=list(doc._.brand_refs or []), ref_moments=list(doc._.ref_moments or []),
+        )
+
+
+def sentiment_lines(lines: Iterable[str], *, scorer: str = DEFAULT_SCORER) -> Iterator[dict[str, Any]]:
+    """The `zmot sentiment` contract: one result per input line, every line scored."""
+    model = load_scorer(scorer)
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= 512:
+            yield from _scored(batch, model)
+            batch = []
+    if batch:
+        yield from _scored(batch, model)
+
+
+def _scored(batch: list[str], model) -> Iterator[dict[str, Any]]:
+    for text, (label, score) in zip(batch, model.score(batch)):
+        language, _ = nlp.language.identify(text)
+        yield {"label": label, "score": round(score, 4), "language": language, "model": model.name}

@@ -1,0 +1,231 @@
+"""Causal spike detection over any signal series: daily counts of negative mentions, a share, a rating.
+
+Each point is judged only on the points before it, as in production. The expectation blends the
+recent level (which follows slow trends) with the same slot in earlier seasons (same weekday for
+daily data, same time of day for sub-daily data); the spread blends a count model (Poisson, so a
+jump from 0 to 3 is no crisis but 3 to 30 is) with the robust spread of recent history (median
+absolute deviation, which alone breaks down when counts are sparse and MAD is 0). Minimum volume,
+minimum excess and a cooldown keep one noisy day, or one long episode, from flooding anyone.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from statistics import median
+from typing import Literal
+
+import numpy as np
+
+DETECTOR_VERSION = "zmot-spikes-1"
+MAD_TO_SD = 1.4826
+FLOOR_FRACTION = 0.5  # a new alert must be at least half as unusual as the worst in the floor window
+
+
+@dataclass(frozen=True)
+class DetectorRules:
+    """The product's defaults; every field can be set per alert rule in alerts.yaml."""
+
+    min_volume: float = 5.0  # no alert while the observed value is below this
+    min_excess: float = 3.0  # observed must exceed expected by at least this much
+    threshold: float = 5.0  # z-like severity needed to fire
+    cooldown: timedelta | None = None  # quiet time after an alert; None = derived from the step
+    min_history: int = 7  # points of history needed before judging
+    kind: Literal["count", "ratio", "level"] = "count"
+    direction: Literal["up", "down", "both"] = "up"
+
+
+@dataclass(frozen=True)
+class Spike:
+    timestamp: datetime
+    window_end: datetime
+    observed: float
+    expected: float
+    severity: float
+    score: float
+    ratio: float
+    direction: str
+    reason: str
+    detector_version: str = DETECTOR_VERSION
+
+
+@dataclass(frozen=True)
+class _Shape:
+    step: timedelta
+    season: int  # points per season (0 = none)
+    recent: int  # points in the recent-level window
+    spread: int  # points in the window that measures spread
+    seasons_back: int  # earlier seasons averaged for the same-slot level
+    cooldown: timedelta
+    aggregate: int  # points summed into one judged value: an hour for sub-daily data
+    floor_window: int  # past judged values whose unusualness a new alert must exceed
+
+
+def shape_for(step: timedelta) -> _Shape:
+    """Season and windows chosen from the sampling step: weekly for daily data, daily below that.
+
+    Sub-daily counts are judged an hour at a time (Meltwater's social rule looks at the last hour),
+    so a sustained rise stands out and a single burst of retweets does not.
+    """
+    if step >= timedelta(days=1):
+        return _Shape(step, 7, 14, 28, 4, max(step, timedelta(days=3)), 1, 28)
+    per_day = max(1, round(timedelta(days=1) / step))
+    per_hour = max(1, round(timedelta(hours=1) / step))
+    return _Shape(step, per_day, per_hour * 3, per_day, 7, timedelta(hours=6), per_hour, per_day * 7)
+
+
+def detect_spikes(
+    points: Sequence[tuple[datetime, float]],
+    rules: DetectorRules = DetectorRules(),
+    *,
+    evaluate_from: datetime | None = None,
+) -> list[Spike]:
+    """Alerts the series would have raised, each point judged only on the points before it."""
+    if len(points) < 2:
+        return []
+    ordered = sorted(points, key=lambda p: p[0])
+    step = _step(ordered)
+    times, raw = _regular(ordered, step, rules.kind)
+    shape = shape_for(step)
+    values = _rolling_sum(raw, shape.aggregate) if rules.kind == "count" else raw
+    cooldown = rules.cooldown if rules.cooldown is not None else shape.cooldown
+    scores = np.full(len(values), np.nan)
+    expectations = np.full(len(values), np.nan)
+    for i in range(len(values)):
+        if math.isnan(values[i]):
+            continue
+        history = raw[max(0, i - shape.season * shape.seasons_back - shape.spread): i]
+        if np.count_nonzero(~np.isnan(history)) < rules.min_history:
+            continue
+        expected, spread = _expectation(values, i, shape, rules.kind)
+        if expected is not None:
+            expectations[i] = expected
+            scores[i] = (values[i] - expected) / spread
+    start = _naive(evaluate_from) if evaluate_from is not None else None
+    spikes: list[Spike] = []
+    last_fired: datetime | None = None
+    for i in range(len(values)):
+        t = times[i]
+        z = scores[i]
+        if math.isnan(z) or (start is not None and t < start):
+            continue
+        direction = "up" if z > 0 else "down"
+        if rules.direction != "both" and direction != rules.direction:
+            continue
+        observed, expected = float(values[i]), float(expectations[i])
+        volume = observed if direction == "up" else expected
+        if abs(z) < rules.threshold or abs(observed - expected) < rules.min_excess or volume < rules.min_volume:
+            continue
+        past = np.abs(scores[max(0, i - shape.floor_window): i])
+        past = past[~np.isnan(past)]
+        if past.size and abs(z) <= float(np.max(past)) * FLOOR_FRACTION:
+            continue  # no more unusual than what recent history already shows: not news
+        if last_fired is not None and t - last_fired < cooldown:
+            continue
+        last_fired = t
+        window_start = times[max(0, i - shape.aggregate + 1)] if rules.kind == "count" else t
+        ratio = observed / expected if expected > 0 else float("inf") if observed > 0 else 1.0
+        spikes.append(
+            Spike(
+                timestamp=t, window_end=t + step, observed=observed, expected=round(expected, 4),
+                severity=round(abs(z), 2), score=round(float(z), 4), ratio=round(min(ratio, 1e6), 3), direction=direction,
+                reason=_reason(observed, expected, float(z), shape, rules.kind, window_start, t + step),
+            )
+        )
+    return spikes
+
+
+def _rolling_sum(values: np.ndarray, width: int) -> np.ndarray:
+    """Sum of each point and the width-1 before it (causal); the first width-1 points have no full window."""
+    if width <= 1:
+        return values.copy()
+    sums = np.convolve(values, np.ones(width), mode="full")[: len(values)]
+    sums[: width - 1] = np.nan
+    return sums
+
+
+def _expectation(values: np.ndarray, i: int, shape: _Shape, kind: str) -> tuple[float | None, float]:
+    """Expected value at i from earlier points only, and the spread a normal value has around it."""
+    recent = values[max(0, i - shape.recent): i]
+    recent = recent[~np.isnan(recent)]
+    wide = values[max(0, i - shape.spread): i]
+    wide = wide[~np.isnan(wide)]
+    if recent.size == 0 or wide.size == 0:
+        return None, 1.0
+    level = float(np.median(recent))
+    same_slot = [values[i - k * shape.season] for k in range(1, shape.seasons_back + 1) if i - k * shape.season >= 0]
+    same_slot = [v for v in same_slot if not math.isnan(v)]
+    if len(same_slot) >= 2:
+        level = 0.5 * level + 0.5 * float(median(same_slot))
+    mad = float(np.median(np.abs(wide - np.median(wide)))) * MAD_TO_SD
+    if kind == "count":
+        spread = math.sqrt(max(level, 1.0) + mad * mad)
+    elif kind == "ratio":
+        spread = max(mad, 0.05)
+    else:
+        spread = max(mad, 0.01 * max(abs(level), 1e-9), 1e-9)
+    return level, spread
+
+
+def _reason(observed: float, expected: float, z: float, shape: _Shape, kind: str, start: datetime, end: datetime) -> str:
+    slot = "same weekday and recent days" if shape.step >= timedelta(days=1) else "same time of day and the last hours"
+    value = f"{observed:g}" if kind == "count" else f"{observed:.3g}"
+    span = "" if shape.aggregate == 1 else f" in {start:%H:%M}-{end:%H:%M}"
+    return f"{value}{span} vs about {expected:.3g} expected ({slot}); {abs(z):.1f} spreads {'above' if z > 0 else 'below'}"
+
+
+def _step(points: Sequence[tuple[datetime, float]]) -> timedelta:
+    gaps = [b[0] - a[0] for a, b in zip(points, points[1:]) if b[0] > a[0]]
+    if not gaps:
+        return timedelta(days=1)
+    return sorted(gaps)[len(gaps) // 2]
+
+
+def _regular(points: Sequence[tuple[datetime, float]], step: timedelta, kind: str) -> tuple[list[datetime], np.ndarray]:
+    """Put the points on a regular grid; missing counts are zero (nothing was said), other kinds NaN."""
+    start = _naive(points[0][0])
+    slots = int((_naive(points[-1][0]) - start) / step) + 1
+    times = [start + k * step for k in range(slots)]
+    values = np.full(slots, 0.0 if kind == "count" else np.nan)
+    for t, v in points:
+        values[round((_naive(t) - start) / step)] = float(v)
+    return times, values
+
+
+def _naive(t: datetime) -> datetime:
+    return t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo else t
+
+
+def spikes_from_csv(lines: Iterable[str], rules: DetectorRules = DetectorRules()) -> Iterator[dict]:
+    """The `zmot spikes` contract: CSV `timestamp,value` in, one dict per alert out."""
+    reader = csv.reader(line for line in lines if line.strip())
+    header = next(reader, None)
+    if header is None:
+        return
+    names = [h.strip().lower() for h in header]
+    if names[:2] != ["timestamp", "value"]:
+        raise ValueError(f"line 1: expected the header 'timestamp,value', got {','.join(header)!r}")
+    points = []
+    for number, row in enumerate(reader, start=2):
+        if len(row) < 2:
+            raise ValueError(f"line {number}: expected 'timestamp,value', got {','.join(row)!r}")
+        try:
+            when = datetime.fromisoformat(row[0].strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"line {number}: {row[0]!r} is not an ISO timestamp like 2026-11-24T10:00:00") from None
+        try:
+            value = float(row[1])
+        except ValueError:
+            raise ValueError(f"line {number}: {row[1]!r} is not a number") from None
+        if math.isnan(value) or math.isinf(value):
+            raise ValueError(f"line {number}: {row[1]!r} is not a finite number")
+        points.append((when, value))
+    for spike in detect_spikes(points, rules):
+        yield {
+            "timestamp": spike.timestamp.isoformat(), "observed": spike.observed, "expected": spike.expected,
+            "severity": spike.severity, "ratio": spike.ratio, "direction": spike.direction,
+            "reason": spike.reason, "detector_version": spike.detector_version,
+        }
