@@ -18,10 +18,15 @@ def stable_mention_id(source_kind: str, native_id: str) -> str:
 
 
 def utc(value: datetime) -> datetime:
-    """Normalise a datetime to aware UTC; naive values are taken to be UTC already."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+    """Normalise to a plain aware-UTC datetime; naive values are taken to be UTC already.
+
+    Subclasses (Airflow hands out pendulum DateTimes) are turned into plain datetimes, whose
+    arithmetic keeps the zone.
+    """
+    value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    if type(value) is not datetime:
+        value = datetime(*value.timetuple()[:6], value.microsecond, tzinfo=timezone.utc)
+    return value
 
 
 @dataclass(frozen=True, slots=True)
