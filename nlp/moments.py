@@ -109,24 +109,40 @@ def classify(texts: Sequence[str], targets: Sequence[str | None] | None = None) 
     return [classify_doc(doc, target) for doc, target in zip(docs, targets)]
 
 
-def classify_doc(doc: Doc, target: str | None = None, spans: Sequence[tuple[int, int]] = ()) -> MomentResult:
-    """Judge the sentences that name the target (all of them when it is not named or not given)."""
+def classify_doc(
+    doc: Doc,
+    target: str | None = None,
+    spans: Sequence[tuple[int, int]] = (),
+    other_spans: Sequence[tuple[int, int]] = (),
+) -> MomentResult:
+    """Judge the part of the text about the target: from each sentence that names it up to the next
+    sentence that names another brand (the whole text when it is not named or not given)."""
     sentences = [s.text for s in doc.sents] if doc.has_annotation("SENT_START") else [doc.text]
     if target or spans:
-        scoped = _sentences_about(doc, target, spans)
+        scoped = _sentences_about(doc, target, spans, other_spans)
         if scoped:
             sentences = scoped
     return _judge(" ".join(sentences), doc.text, target)
 
 
-def _sentences_about(doc: Doc, target: str | None, spans: Sequence[tuple[int, int]]) -> list[str]:
+def _sentences_about(
+    doc: Doc, target: str | None, spans: Sequence[tuple[int, int]], other_spans: Sequence[tuple[int, int]]
+) -> list[str]:
     if not doc.has_annotation("SENT_START"):
         return []
     chosen = []
     pattern = re.compile(rf"(?<!\w){re.escape(target)}(?!\w)", re.IGNORECASE) if target else None
+    following = False
     for sent in doc.sents:
-        inside = any(sent.start_char <= start < sent.end_char for start, _ in spans)
-        if inside or (pattern is not None and pattern.search(sent.text)):
+        names_target = any(sent.start_char <= start < sent.end_char for start, _ in spans) or bool(
+            pattern is not None and pattern.search(sent.text)
+        )
+        names_other = any(sent.start_char <= start < sent.end_char for start, _ in other_spans)
+        if names_target:
+            following = True
+        elif names_other:
+            following = False
+        if following:
             chosen.append(sent.text)
     return chosen
 
@@ -233,8 +249,16 @@ class MomentsComponent:
 
     def __call__(self, doc: Doc) -> Doc:
         doc._.moment = classify_doc(doc)
-        refs = doc._.brand_refs if Doc.has_extension("brand_refs") else None
+        refs = (doc._.brand_refs if Doc.has_extension("brand_refs") else None) or []
+        if len({ref.brand for ref in refs}) == 1:
+            doc._.ref_moments = [classify_doc(doc, ref.product or ref.brand) for ref in refs]
+            return doc
         doc._.ref_moments = [
-            classify_doc(doc, ref.product or ref.brand, [(ref.start_char, ref.end_char)]) for ref in (refs or [])
+            classify_doc(
+                doc, ref.product or ref.brand,
+                [(r.start_char, r.end_char) for r in refs if r.brand == ref.brand],
+                [(r.start_char, r.end_char) for r in refs if r.brand != ref.brand],
+            )
+            for ref in refs
         ]
         return doc

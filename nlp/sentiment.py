@@ -1,9 +1,10 @@
 """Sentiment per mention and per brand reference.
 
 The mention's score is the scorer's score of the whole text (VADER's compound is calibrated on
-whole texts). A reference's score comes from the clauses that name it, so "switched from Orbit to
-Acme, Acme is so much better, Orbit was awful" is positive for Acme and negative for Orbit; when
-those clauses carry no sentiment, the sentence's score stands.
+whole texts). When a text names one brand only, that is also the brand's score: the whole story is
+about it. When it names several, each reference's score comes from the clauses that name it, so
+"switched from Orbit to Acme, Acme is so much better, Orbit was awful" is positive for Acme and
+negative for Orbit; when those clauses carry no sentiment, the sentence's score stands.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ class Sentiment:
         for doc, plan in zip(scorable, plans):
             doc._.sentiment_label, doc._.sentiment_score = next(scores)
             refs = list(doc._.brand_refs or [])
+            if len({r.brand for r in refs}) == 1:
+                refs = [replace(r, sentiment_label=doc._.sentiment_label, sentiment_score=doc._.sentiment_score) for r in refs]
             for ref_index, _, clauses in plan:
                 sentence_label, sentence_score = next(scores)
                 clause_scores = [next(scores) for _ in clauses]
@@ -85,8 +88,13 @@ class Sentiment:
 
     @staticmethod
     def _plan(doc: Doc) -> list[tuple[int, str, list[str]]]:
-        """For each reference: its sentence and the clauses of that sentence that name it."""
-        plan = []
+        """For each reference: its sentence and the clauses of that sentence that name it.
+
+        Texts that name a single brand need no plan: the document's score is the brand's.
+        """
+        plan: list[tuple[int, str, list[str]]] = []
+        if len({r.brand for r in doc._.brand_refs or []}) <= 1:
+            return plan
         for index, ref in enumerate(doc._.brand_refs or []):
             span = doc.char_span(ref.start_char, ref.end_char, alignment_mode="expand")
             sentence = span.sent if span is not None and doc.has_annotation("SENT_START") else doc[:]

@@ -83,7 +83,11 @@ def detect_spikes(
     *,
     evaluate_from: datetime | None = None,
 ) -> list[Spike]:
-    """Alerts the series would have raised, each point judged only on the points before it."""
+    """Alerts the series would have raised, each point judged only on the points before it.
+
+    Points before `evaluate_from` still count as history and still start cooldowns, so a daily run
+    that evaluates only its new day does not alert again on an episode an earlier run reported.
+    """
     if len(points) < 2:
         return []
     ordered = sorted(points, key=lambda p: p[0])
@@ -110,7 +114,7 @@ def detect_spikes(
     for i in range(len(values)):
         t = times[i]
         z = scores[i]
-        if math.isnan(z) or (start is not None and t < start):
+        if math.isnan(z):
             continue
         direction = "up" if z > 0 else "down"
         if rules.direction != "both" and direction != rules.direction:
@@ -135,7 +139,7 @@ def detect_spikes(
                 reason=_reason(observed, expected, float(z), shape, rules.kind, window_start, t + step),
             )
         )
-    return spikes
+    return [s for s in spikes if start is None or s.timestamp >= start]
 
 
 def _rolling_sum(values: np.ndarray, width: int) -> np.ndarray:
