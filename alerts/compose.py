@@ -31,6 +31,11 @@ class DrivingMention:
     url: str | None
     sentiment_label: str
     sentiment_score: float | None
+    repeats: int = 0  # other mentions in the window with the same text (reposts, syndication)
+
+    @property
+    def repeat_note(self) -> str:
+        return f" (and {self.repeats} more with the same text)" if self.repeats else ""
 
 
 @dataclass(frozen=True)
@@ -123,7 +128,7 @@ def _plain(alert: AlertEmail) -> str:
     for m in alert.mentions:
         score = "" if m.sentiment_score is None else f" {m.sentiment_score:+.2f}"
         lines.append(f"- [{m.sentiment_label}{score}] {m.published_at:%d %b %H:%M} {m.source_id}"
-                     f"{' · ' + m.author if m.author else ''}: {_snippet(m.text)}")
+                     f"{' · ' + m.author if m.author else ''}: {_snippet(m.text)}{m.repeat_note}")
         if m.url:
             lines.append(f"  {m.url}")
     if not alert.mentions:
@@ -143,7 +148,7 @@ def _html(alert: AlertEmail, chart_cid: str) -> str:
         items.append(
             f"<li style='margin-bottom:8px'><span style='color:{colour};font-weight:bold'>{e(m.sentiment_label)}{e(score)}</span> "
             f"<span style='color:#666'>{e(f'{m.published_at:%d %b %H:%M}')} · {e(m.source_id)}"
-            f"{' · ' + e(m.author) if m.author else ''}</span><br>{e(_snippet(m.text))}{link}</li>"
+            f"{' · ' + e(m.author) if m.author else ''}</span><br>{e(_snippet(m.text))}{e(m.repeat_note)}{link}</li>"
         )
     mentions = "".join(items) or "<li>(no stored mentions in the window)</li>"
     return f"""<!doctype html>

@@ -89,16 +89,7 @@ def build_alert_email(con: duckdb.DuckDBPyConnection, row: dict[str, Any], cfg: 
     start: datetime = row["window_start"]
     key = SeriesKey(row["brand"], row["product"], row["source_kind"])
     series = daily_series(con, key, row["metric"], start.date() - timedelta(days=CHART_DAYS), start.date())
-    mentions = con.execute(
-        """
-        SELECT published_at, source_id, author, coalesce(title || ' — ', '') || text, url, sentiment_label, sentiment_score
-        FROM v_brand_mentions
-        WHERE brand = ? AND published_at >= ? AND published_at < ? AND sentiment_label = 'negative'
-        ORDER BY sentiment_score NULLS LAST, published_at, mention_id
-        LIMIT ?
-        """,
-        [row["brand"], start, row["window_end"], cfg.rules.max_mentions_per_email],
-    ).fetchall()
+    mentions = _driving_mentions(con, row["brand"], start, row["window_end"], cfg.rules.max_mentions_per_email)
     brand_literal = row["brand"].replace("'", "''")
     reproduce = (
         f"SELECT published_at, source_id, sentiment_score, text FROM v_brand_mentions "
@@ -109,9 +100,33 @@ def build_alert_email(con: duckdb.DuckDBPyConnection, row: dict[str, Any], cfg: 
         alert_id=row["alert_id"], brand=row["brand"], product=row["product"], source_kind=row["source_kind"],
         metric=row["metric"], window_start=start, window_end=row["window_end"], observed=row["observed"],
         expected=row["expected"], ratio=row["ratio"], severity=row["severity"], reason=row["reason"],
-        series=series, mentions=[DrivingMention(*m) for m in mentions],
+        series=series, mentions=mentions,
         reproduce_sql=reproduce,
     )
+
+
+def _driving_mentions(con: duckdb.DuckDBPyConnection, brand: str, start: datetime, end: datetime, limit: int) -> list[DrivingMention]:
+    """The negative mentions behind an alert: customers' own stories first, the same text only once."""
+    rows = con.execute(
+        """
+        SELECT published_at, source_id, author,
+               CASE WHEN title IS NULL OR starts_with(text, title) THEN text ELSE title || ' — ' || text END,
+               url, sentiment_label,
+               sentiment_score, text
+        FROM v_brand_mentions
+        WHERE brand = ? AND published_at >= ? AND published_at < ? AND sentiment_label = 'negative'
+        ORDER BY moment = 'lzmot' DESC, sentiment_score NULLS LAST, published_at, mention_id
+        """,
+        [brand, start, end],
+    ).fetchall()
+    chosen: dict[str, list] = {}
+    for *fields, text in rows:
+        key = " ".join(text.casefold().split())
+        if key in chosen:
+            chosen[key][-1] += 1
+        elif len(chosen) < limit:
+            chosen[key] = [*fields, 0]
+    return [DrivingMention(*fields) for fields in chosen.values()]
 
 
 def notify_window(interval_end: datetime, max_age_days: int) -> datetime:
