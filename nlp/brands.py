@@ -14,6 +14,9 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 
+MAX_REFS = 200  # a text naming brands more often than this is spam; the first ones are kept
+
+
 @dataclass(frozen=True)
 class BrandRef:
     """One place a brand (or one of its products) is named in a text."""
@@ -64,7 +67,7 @@ def make_prefilter(brands: Sequence[dict[str, Any]]) -> Callable[[str], bool]:
 
 def _alternation(terms: list[str]) -> str:
     escaped = sorted({r"\s+".join(re.escape(w) for w in t.split()) for t in terms if t.strip()}, key=len, reverse=True)
-    return r"(?<![\w@#])[#@]?(?:" + "|".join(escaped) + r")(?!\w)"
+    return r"(?<!\w)[#@]*(?:" + "|".join(escaped) + r")(?!\w)"
 
 
 @Language.factory("zmot_brand_refs", default_config={"brands": []})
@@ -106,10 +109,10 @@ class BrandReferences:
         spans = [Span(doc, s, e, label=vocab[k]) for k, s, e in [*self.any_case(doc), *self.exact_case(doc)]]
         vetoes = [(vocab[k], s, e) for k, s, e in self.exclusions(doc)]
         kept = []
-        for span in filter_spans(spans):
+        for span in filter_spans(spans)[: MAX_REFS * 2]:
             brand, product = self.targets[span.label_]
             if any(self.excluded_by[x] == brand and s < span.end and span.start < e for x, s, e in vetoes):
                 continue
             kept.append(BrandRef(brand, product, span.text, span.start_char, span.end_char))
-        doc._.brand_refs = kept
+        doc._.brand_refs = kept[:MAX_REFS]
         return doc

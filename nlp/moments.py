@@ -251,7 +251,12 @@ class MomentsComponent:
         doc._.moment = classify_doc(doc)
         refs = (doc._.brand_refs if Doc.has_extension("brand_refs") else None) or []
         if len({ref.brand for ref in refs}) == 1:
-            doc._.ref_moments = [classify_doc(doc, ref.product or ref.brand) for ref in refs]
+            by_target: dict[str, MomentResult] = {}
+            for ref in refs:
+                target = ref.product or ref.brand
+                if target not in by_target:
+                    by_target[target] = classify_doc(doc, target)
+            doc._.ref_moments = [by_target[ref.product or ref.brand] for ref in refs]
             return doc
         doc._.ref_moments = [
             classify_doc(

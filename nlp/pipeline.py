@@ -22,6 +22,7 @@ from nlp.scorers import load_scorer
 log = logging.getLogger(__name__)
 
 TRAINED_PIPELINES = ("en_core_web_sm", "en_core_web_md", "en_core_web_lg")
+MAX_TEXT_CHARS = 100_000  # longer texts are read up to here; the warehouse still stores them whole
 DEFAULT_SCORER = "vader"
 
 
@@ -70,7 +71,7 @@ def _base(base: str) -> Language:
 
 def analyse(nlp: Language, texts: Iterable[str], *, batch_size: int = 256) -> Iterator[TextAnalysis]:
     """Run the pipeline over texts in batches; one TextAnalysis per text, in order."""
-    for doc in nlp.pipe(texts, batch_size=batch_size):
+    for doc in nlp.pipe((t[:MAX_TEXT_CHARS] for t in texts), batch_size=batch_size):
         yield TextAnalysis(
             language=doc._.language, language_score=doc._.language_score,
             sentiment_label=doc._.sentiment_label, sentiment_score=doc._.sentiment_score,

@@ -25,6 +25,7 @@ EPILOG = """examples:
   zmot sql "SELECT brand, count(*) FROM v_brand_mentions GROUP BY brand"
   zmot sql --format csv "SELECT * FROM daily_signals" > signals.csv
   echo "I love my new phone" | zmot sentiment
+  echo "Is the Acme Nova worth it?" | zmot moments
   zmot spikes counts.csv                      alerts a CSV of timestamp,value would have raised
   zmot check-config --config config/
   zmot run --date 2026-11-20 --config config/  run the DAG for one day without a scheduler
@@ -76,6 +77,14 @@ def _parser() -> argparse.ArgumentParser:
     sentiment = sub.add_parser("sentiment", help="one text per line in, one JSON object per line out")
     sentiment.add_argument("file", nargs="?", type=Path, help="input file (default: standard input)")
     sentiment.set_defaults(handler=_sentiment)
+
+    moments = sub.add_parser(
+        "moments", help="one text per line in; one JSON object per line out: moment, stage, confidence, evidence",
+        description="Moments of truth: zmot (researching), lzmot (leaving or warning others), umot (advocacy), none.",
+    )
+    moments.add_argument("file", nargs="?", type=Path, help="input file (default: standard input)")
+    moments.add_argument("--target", default=None, help="judge each text relative to this brand or product")
+    moments.set_defaults(handler=_moments)
 
     spikes = sub.add_parser(
         "spikes", help="CSV timestamp,value in; the alerts the detector would have raised out (JSON lines)",
@@ -158,6 +167,20 @@ def _sentiment(args: argparse.Namespace) -> int:
     with _input_lines(args.file) as lines:
         for result in sentiment_lines(lines):
             sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    return 0
+
+
+def _moments(args: argparse.Namespace) -> int:
+    from itertools import islice
+
+    from nlp.moments import classify
+
+    with _input_lines(args.file) as lines:
+        while batch := list(islice(lines, 512)):
+            for result in classify(batch, [args.target] * len(batch)):
+                record = {"moment": result.moment, "stage": result.stage, "confidence": result.confidence,
+                          "evidence": list(result.evidence)}
+                sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
     return 0
 
 
