@@ -1,0 +1,177 @@
+"""The RSS/Atom connector: parsing into Mentions, the cursor, the prefilter, and hostile feeds."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from connectors.http import FetchPolicy
+from connectors.records import SourceState
+from connectors.rss import FeedError, canonical_url, fetch_feed, parse_feed
+from tests.conftest import PROJECT, shared_data
+from tests.feeds_server import Route, serve
+
+FIXTURES = PROJECT / "tests" / "fixtures" / "feeds"
+POLICY = FetchPolicy(user_agent="zmot-tests", timeout_seconds=2, max_retries=1, backoff_seconds=0)
+END = datetime(2026, 11, 11, tzinfo=timezone.utc)
+START = END - timedelta(days=30)
+NOW = datetime(2026, 11, 11, 1, tzinfo=timezone.utc)
+
+
+def _fetch(url: str, state: SourceState | None = None, keep=lambda text: "Acme" in text or "Juniper" in text, end=END):
+    return fetch_feed("feed", url, state=state or SourceState("feed", "rss"), policy=POLICY, keep=keep,
+                      interval_end=end, backfill_start=START, fetched_at=NOW, sleep=lambda s: None)
+
+
+def _feed(*items: str, header: str = "") -> bytes:
+    return (f'<?xml version="1.0" encoding="UTF-8"?>{header}<rss version="2.0"><channel><title>T</title>'
+            + "".join(items) + "</channel></rss>").encode()
+
+
+def _item(guid: str, day: int, text: str = "Acme news", hour: int = 12) -> str:
+    return (f"<item><guid>{guid}</guid><title>{text}</title><link>https://n.example/{guid}</link>"
+            f"<pubDate>{day:02d} Nov 2026 {hour:02d}:00:00 +0000</pubDate><description>{text}</description></item>")
+
+
+def test_rss_and_atom_entries_become_mentions_with_utc_dates_and_plain_text() -> None:
+    with serve({"/a.xml": Route((FIXTURES / "acme-news.rss.xml").read_bytes()),
+                "/f.xml": Route((FIXTURES / "juniper-forum.atom.xml").read_bytes())}) as server:
+        rss = _fetch(server.url("/a.xml"))
+        atom = _fetch(server.url("/f.xml"))
+    first = rss.mentions[0]
+    assert [m.native_id for m in rss.mentions] == ["guid-a1", "guid-a2"]
+    assert first.published_at == datetime(2026, 11, 10, 8, 15, tzinfo=timezone.utc)
+    assert first.author == "Priya Shah" and first.language == "en"
+    assert first.text.startswith("Customers of Acme Mobile reported no signal") and "<" not in first.text
+    assert "alert(1)" not in first.text
+    assert first.mention_id != rss.mentions[1].mention_id
+    assert [m.author for m in atom.mentions] == ["dana", "lee", "jonas"]
+    assert atom.mentions[2].published_at == datetime(2026, 11, 10, 14, 0, tzinfo=timezone.utc)
+    assert rss.state.watermark == datetime(2026, 11, 10, 23, 40, tzinfo=timezone.utc)
+    assert rss.state.etag and rss.requests == 1
+
+
+def test_the_cursor_skips_what_was_stored_and_keeps_what_is_new() -> None:
+    body = _feed(_item("a", 5), _item("b", 6), _item("c", 6))
+    with serve({"/x": Route(body)}) as server:
+        first = _fetch(server.url("/x"))
+        assert [m.native_id for m in first.mentions] == ["a", "b", "c"]
+        assert first.state.boundary_ids == ["b", "c"]
+        server.routes["/x"] = Route(_feed(_item("a", 5), _item("b", 6), _item("c", 6), _item("d", 6), _item("e", 7)))
+        second = _fetch(server.url("/x"), first.state)
+    assert [m.native_id for m in second.mentions] == ["d", "e"]  # d shares the boundary timestamp
+    assert second.state.watermark.day == 7 and second.state.boundary_ids == ["e"]
+
+
+def test_entries_after_the_runs_interval_are_held_back_and_the_etag_is_not_kept() -> None:
+    with serve({"/x": Route(_feed(_item("a", 9), _item("late", 12)))}) as server:
+        result = _fetch(server.url("/x"))
+        assert [m.native_id for m in result.mentions] == ["a"] and result.held_back == 1
+        assert result.state.etag is None  # a 304 next time would hide the held-back entry
+        later = _fetch(server.url("/x"), result.state, end=END + timedelta(days=2))
+    assert [m.native_id for m in later.mentions] == ["late"]
+
+
+def test_a_second_fetch_of_an_unchanged_feed_is_a_conditional_304() -> None:
+    with serve({"/x": Route(_feed(_item("a", 9)))}) as server:
+        first = _fetch(server.url("/x"))
+        second = _fetch(server.url("/x"), first.state)
+        headers = server.requests_for("/x")[1].headers
+    assert second.not_modified and second.mentions == [] and second.state == first.state
+    assert headers["If-None-Match"] == first.state.etag
+
+
+def test_the_prefilter_drops_entries_without_a_brand_and_duplicates_are_kept_once() -> None:
+    body = _feed(_item("a", 9, "Acme outage"), _item("b", 9, "Weather"), _item("a", 9, "Acme outage"))
+    with serve({"/x": Route(body)}) as server:
+        result = _fetch(server.url("/x"))
+    assert [m.native_id for m in result.mentions] == ["a"]
+
+
+def test_entries_without_guid_use_the_canonical_link() -> None:
+    item = ("<item><title>Acme</title><link>https://N.example/a?utm_source=x&amp;id=3#top</link>"
+            "<pubDate>09 Nov 2026 10:00:00 +0000</pubDate></item>")
+    with serve({"/x": Route(_feed(item))}) as server:
+        [mention] = _fetch(server.url("/x")).mentions
+    assert mention.native_id == "https://n.example/a?id=3" == canonical_url("https://N.example/a?utm_source=x&id=3#top")
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"", "empty_body"),
+        (b"<!DOCTYPE html><html><head><title>Login</title></head><body>nope</body></html>", "not_a_feed"),
+        (b"\x00\xff\xfe garbage \x89PNG" * 1000, "malformed_feed"),
+        (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]><rss><channel><title>&lol2;</title></channel></rss>', "xml_entities"),
+        (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><rss><channel><item><title>&xxe;</title></item></channel></rss>', "xml_entities"),
+        (b'<?xml version="1.0"?><rss version="2.0"><channel><title>Cut off', "malformed_feed"),
+        (b'{"data": {"children": []}}', "malformed_feed"),
+    ],
+)
+def test_what_is_not_a_feed_is_refused_with_a_reason(body: bytes, reason: str) -> None:
+    with pytest.raises(FeedError) as error:
+        parse_feed(body, url="http://x", source_id="feed")
+    assert error.value.reason == reason and error.value.message
+
+
+def test_a_sloppy_feed_keeps_its_salvaged_entries_and_records_a_reject() -> None:
+    body = _feed(_item("a", 9, "Acme & friends"))  # a bare & makes it ill-formed
+    parsed, rejects = parse_feed(body, url="http://x", source_id="feed")
+    assert len(parsed.entries) == 1
+    assert [r.reason for r in rejects] == ["feed_bozo"]
+
+
+def test_latin1_bytes_declared_as_utf8_do_not_crash() -> None:
+    body = _feed(_item("a", 9, "Café Acme")).replace("Café".encode(), "Café".encode("latin-1"))
+    parsed, rejects = parse_feed(body, url="http://x", source_id="feed")
+    assert len(parsed.entries) == 1 and "Acme" in parsed.entries[0].title
+
+
+def test_a_gzip_bomb_is_stopped_at_the_size_limit() -> None:
+    bomb = gzip.compress(b"<rss>" + b" " * 50_000_000)
+    small = FetchPolicy(user_agent="t", timeout_seconds=5, max_retries=0, max_bytes=1_000_000)
+    with serve({"/x": Route(bomb, headers={"Content-Encoding": "gzip"})}) as server:
+        with pytest.raises(Exception) as error:
+            fetch_feed("feed", server.url("/x"), state=SourceState("feed", "rss"), policy=small, keep=bool,
+                       interval_end=END, backfill_start=START, fetched_at=NOW, sleep=lambda s: None)
+    assert getattr(error.value, "reason", None) == "too_large"
+
+
+def _feed_files(folder: Path) -> list[Path]:
+    return [p for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix in {".xml", ".rss", ".atom", ".rdf"}]
+
+
+def test_every_real_captured_feed_parses_or_is_refused_cleanly() -> None:
+    folder = shared_data("rss-real-feeds")
+    counts = {"parsed": 0, "refused": 0, "entries": 0}
+    for path in _feed_files(folder):
+        try:
+            parsed, _ = parse_feed(path.read_bytes(), url=path.as_uri(), source_id="real")
+        except FeedError:
+            counts["refused"] += 1
+            continue
+        counts["parsed"] += 1
+        counts["entries"] += len(parsed.entries)
+    assert counts["parsed"] >= 5 and counts["entries"] > 100, counts
+
+
+def test_feedparsers_own_fixtures_never_crash_the_connector() -> None:
+    folder = shared_data("feedparser-tests", "tests")
+    from connectors.rss import entry_to_mention
+
+    crashes = []
+    files = _feed_files(folder)
+    for path in files:
+        try:
+            parsed, _ = parse_feed(path.read_bytes(), url=path.as_uri(), source_id="fp")
+            for entry in parsed.entries:
+                entry_to_mention(entry, "fp", parsed.feed, NOW)
+        except FeedError:
+            continue
+        except Exception as exc:  # anything else is a crash the run would suffer
+            crashes.append(f"{path.name}: {type(exc).__name__}: {exc}")
+    assert len(files) > 1000
+    assert crashes == []
