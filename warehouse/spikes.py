@@ -110,10 +110,10 @@ def detect_spikes(
             scores[i] = (values[i] - expected) / spread
     start = _naive(evaluate_from) if evaluate_from is not None else None
     spikes: list[Spike] = []
-    last_fired: datetime | None = None
+    last_unusual: datetime | None = None  # an episode lasts while points stay unusual
     for i in range(len(values)):
         t = times[i]
-        z = scores[i]
+        z = float(scores[i])
         if math.isnan(z):
             continue
         direction = "up" if z > 0 else "down"
@@ -127,9 +127,10 @@ def detect_spikes(
         past = past[~np.isnan(past)]
         if past.size and abs(z) <= float(np.max(past)) * FLOOR_FRACTION:
             continue  # no more unusual than what recent history already shows: not news
-        if last_fired is not None and t - last_fired < cooldown:
+        in_episode = last_unusual is not None and t - last_unusual < cooldown
+        last_unusual = t
+        if in_episode:
             continue
-        last_fired = t
         window_start = times[max(0, i - shape.aggregate + 1)] if rules.kind == "count" else t
         ratio = observed / expected if expected > 0 else float("inf") if observed > 0 else 1.0
         spikes.append(

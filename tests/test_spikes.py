@@ -1,0 +1,126 @@
+"""Spike detection on written series: each point judged only on earlier points."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+import pytest
+
+from warehouse.spikes import DetectorRules, detect_spikes, spikes_from_csv
+
+DAY = timedelta(days=1)
+START = datetime(2026, 9, 7)  # a Monday
+
+
+def daily(values: list[float]) -> list[tuple[datetime, float]]:
+    return [(START + i * DAY, v) for i, v in enumerate(values)]
+
+
+def weekly_pattern(weeks: int) -> list[float]:
+    return [4, 5, 4, 5, 6, 14, 15] * weeks  # busy weekends
+
+
+def test_a_flat_series_raises_nothing() -> None:
+    assert detect_spikes(daily([5.0] * 60)) == []
+
+
+def test_a_slow_trend_raises_nothing() -> None:
+    assert detect_spikes(daily([5 + 0.3 * i for i in range(90)])) == []
+
+
+def test_a_weekly_pattern_is_not_a_spike_every_weekend() -> None:
+    assert detect_spikes(daily(weekly_pattern(10))) == []
+
+
+def test_a_jump_from_zero_to_three_is_not_a_crisis() -> None:
+    assert detect_spikes(daily([0, 0, 1, 0, 0, 0, 0] * 5 + [3])) == []
+
+
+def test_three_a_day_to_thirty_is() -> None:
+    [spike] = detect_spikes(daily([3, 2, 4, 3, 3, 2, 3] * 4 + [30]))
+    assert spike.timestamp == START + 28 * DAY and spike.observed == 30
+    assert 2 <= spike.expected <= 4 and spike.ratio > 7 and spike.direction == "up"
+    assert "30 vs about" in spike.reason and spike.detector_version
+
+
+def test_a_spike_on_a_weekend_is_judged_against_weekends() -> None:
+    values = weekly_pattern(6)
+    values[-2] = 60  # a Saturday far above usual Saturdays
+    [spike] = detect_spikes(daily(values))
+    assert spike.timestamp == START + (len(values) - 2) * DAY
+    assert spike.expected > 8  # weekend level, not the weekday one
+
+
+def test_a_sustained_shift_alerts_once_then_cools_down() -> None:
+    values = [3, 2, 4, 3, 3, 2, 3] * 4 + [30, 31, 29, 30]
+    spikes = detect_spikes(daily(values))
+    assert [s.timestamp for s in spikes] == [START + 28 * DAY]
+
+
+def test_missing_days_count_as_zero_for_counts() -> None:
+    points = [p for i, p in enumerate(daily([3, 2, 4, 3, 3, 2, 3] * 4 + [30])) if i not in (5, 12)]
+    [spike] = detect_spikes(points)
+    assert spike.observed == 30
+
+
+def test_short_history_is_never_judged_on_noise() -> None:
+    assert detect_spikes(daily([1, 8, 0, 9, 2])) == []
+    assert detect_spikes(daily([4])) == []
+
+
+def test_evaluate_from_limits_what_fires_but_keeps_history_and_cooldown() -> None:
+    values = [3, 2, 4, 3, 3, 2, 3] * 4 + [30, 32]
+    assert detect_spikes(daily(values), evaluate_from=START + 29 * DAY) == []  # the episode began the day before
+    [spike] = detect_spikes(daily(values), evaluate_from=START + 28 * DAY)
+    assert spike.timestamp == START + 28 * DAY
+
+
+def test_the_past_never_changes_when_the_future_arrives() -> None:
+    values = [3, 2, 4, 3, 3, 2, 3] * 4 + [30, 3, 2, 4, 3, 2, 3, 3, 2, 4, 3, 3, 2, 3, 40, 3, 3]
+    full = detect_spikes(daily(values))
+    for cut in range(10, len(values)):
+        prefix = detect_spikes(daily(values[:cut]))
+        assert prefix == [s for s in full if s.timestamp < START + cut * DAY]
+
+
+def test_a_ratio_series_uses_a_robust_spread() -> None:
+    values = [0.20, 0.22, 0.18, 0.21, 0.19, 0.20, 0.23] * 4 + [0.75]
+    [spike] = detect_spikes(daily(values), DetectorRules(kind="ratio", min_volume=0, min_excess=0.1))
+    assert spike.observed == 0.75 and math.isclose(spike.expected, 0.205, abs_tol=0.02)
+
+
+def test_drops_are_found_when_asked() -> None:
+    values = [40, 42, 38, 41, 39, 40, 43] * 4 + [2]
+    assert detect_spikes(daily(values)) == []
+    [spike] = detect_spikes(daily(values), DetectorRules(direction="down"))
+    assert spike.direction == "down"
+
+
+@pytest.mark.parametrize("step", [timedelta(minutes=5), timedelta(hours=1), timedelta(days=1)])
+def test_any_granularity_through_the_csv_contract(step: timedelta) -> None:
+    per_day = round(DAY / step)
+    n = max(per_day * 10, 40)
+    values = [10 + (i % per_day == 0) for i in range(n)]
+    burst = n - 5
+    for k in range(burst, n):
+        values[k] = 200
+    lines = ["timestamp,value"] + [f"{(START + i * step).isoformat()},{v}" for i, v in enumerate(values)]
+    alerts = list(spikes_from_csv(lines))
+    assert len(alerts) == 1
+    fired = datetime.fromisoformat(alerts[0]["timestamp"])
+    assert START + burst * step <= fired <= START + (n - 1) * step
+    assert set(alerts[0]) >= {"timestamp", "observed", "expected", "severity", "reason", "detector_version"}
+
+
+def test_csv_accepts_nabs_timestamps_and_refuses_bad_rows_by_line() -> None:
+    assert list(spikes_from_csv(["timestamp,value", "2015-02-26 21:42:53,104"])) == []
+    assert list(spikes_from_csv([])) == []
+    with pytest.raises(ValueError, match="line 3: 'abc' is not a number"):
+        list(spikes_from_csv(["timestamp,value", "2026-01-01,1", "2026-01-02,abc"]))
+    with pytest.raises(ValueError, match="line 2: 'yesterday' is not an ISO timestamp"):
+        list(spikes_from_csv(["timestamp,value", "yesterday,1"]))
+    with pytest.raises(ValueError, match="line 1: expected the header"):
+        list(spikes_from_csv(["when,count", "2026-01-01,1"]))
+    with pytest.raises(ValueError, match="not a finite number"):
+        list(spikes_from_csv(["timestamp,value", "2026-01-01,nan"]))
