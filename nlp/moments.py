@@ -101,7 +101,11 @@ def _sentencizer() -> Language:
 
 
 def classify(texts: Sequence[str], targets: Sequence[str | None] | None = None) -> list[MomentResult]:
-    """Classify texts, each relative to its target brand or product (None: the text as a whole)."""
+    """Classify texts, each relative to its target brand or product (None: the text as a whole).
+
+    Without a catalog, other brands are unknown, so a target's part of the text runs from the
+    first sentence naming it to the end; the pipeline component also stops at other brands.
+    """
     targets = list(targets) if targets is not None else [None] * len(texts)
     if len(targets) != len(texts):
         raise ValueError(f"got {len(texts)} texts but {len(targets)} targets")
