@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -39,6 +39,24 @@ class DrivingMention:
 
 
 @dataclass(frozen=True)
+class AlsoUnusual:
+    """Another of the brand's series that jumped in the same window, told in the same email."""
+
+    metric: str
+    product: str
+    source_kind: str
+    observed: float
+    expected: float
+    ratio: float
+
+    def line(self) -> str:
+        label = METRIC_LABELS.get(self.metric, self.metric.replace("_", " "))
+        scope = "" if self.product == "*" else f" ({self.product})"
+        scope += "" if self.source_kind == "*" else f" on {self.source_kind}"
+        return f"{label}{scope}: {self.observed:g} vs about {self.expected:.1f} expected ({self.ratio:.1f}×)"
+
+
+@dataclass(frozen=True)
 class AlertEmail:
     """Everything one email says about one alert."""
 
@@ -57,6 +75,7 @@ class AlertEmail:
     series: list[tuple[datetime, float]]
     mentions: list[DrivingMention]
     reproduce_sql: str
+    also: list[AlsoUnusual] = field(default_factory=list)
 
     @property
     def metric_label(self) -> str:
@@ -124,6 +143,8 @@ def _snippet(text: str) -> str:
 def _plain(alert: AlertEmail) -> str:
     lines = [f"{alert.scope}: {alert.metric_label} jumped to {alert.observed:g} (about {alert.expected:.1f} expected).", ""]
     lines += [f"{k:9} {v}" for k, v in _numbers(alert)]
+    if alert.also:
+        lines += ["", "Also unusual in the same window:"] + [f"- {a.line()}" for a in alert.also]
     lines += ["", "What people are saying:"]
     for m in alert.mentions:
         score = "" if m.sentiment_score is None else f" {m.sentiment_score:+.2f}"
@@ -151,12 +172,16 @@ def _html(alert: AlertEmail, chart_cid: str) -> str:
             f"{' · ' + e(m.author) if m.author else ''}</span><br>{e(_snippet(m.text))}{e(m.repeat_note)}{link}</li>"
         )
     mentions = "".join(items) or "<li>(no stored mentions in the window)</li>"
+    also = ""
+    if alert.also:
+        also = "<p><b>Also unusual in the same window:</b></p><ul>" + "".join(f"<li>{e(a.line())}</li>" for a in alert.also) + "</ul>"
     return f"""<!doctype html>
 <html><body style="font-family:Helvetica,Arial,sans-serif;color:#222;max-width:720px">
 <h2 style="margin-bottom:4px">{e(alert.scope)}: {e(alert.metric_label)} {e(f'{alert.ratio:.1f}')}× usual</h2>
 <p style="margin-top:0;color:#555">{e(f'{alert.observed:g}')} on {e(f'{alert.window_start:%A %d %B %Y}')}, about {e(f'{alert.expected:.1f}')} expected.</p>
 <img src="cid:{e(chart_cid)}" alt="{e(alert.metric_label)} per day, spike marked" width="700">
 <table style="margin:12px 0;font-size:14px">{rows}</table>
+{also}
 <h3>What people are saying</h3>
 <ul style="padding-left:18px;font-size:14px">{mentions}</ul>
 <h3>Reproduce it</h3>

@@ -119,3 +119,15 @@ def test_missing_smtp_credentials_are_named_and_secrets_never_shown(monkeypatch)
     monkeypatch.setenv("ZMOT_T_PASS", "s3cret-value")
     target = smtp_target(cfg.smtp)
     assert target.password == "s3cret-value" and "s3cret" not in repr(target)
+
+
+def test_several_jumps_of_one_brand_on_one_day_make_one_digest_email(tmp_path: Path) -> None:
+    con, days = _warehouse(tmp_path)
+    new = detect_and_store(con, run_key="r1", brands=["Acme"], metrics=["negative_mentions", "lzmot_mentions"],
+                           days_touched=days, rules=DetectorRules(), history_days=56, notify_after=datetime(2026, 10, 30))
+    assert len(new) == 2
+    with smtp_server() as (controller, mailbox):
+        assert notify_pending(con, _alerts_config(controller.port), data_dir=tmp_path)["sent"] == 1
+    [message] = mailbox.messages
+    assert "Also unusual in the same window" in message.get_body(("plain",)).get_content()
+    assert con.execute("SELECT count(DISTINCT message_id), count(*) FROM alerts WHERE notified_at IS NOT NULL").fetchall() == [(1, 2)]

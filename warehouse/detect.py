@@ -8,16 +8,31 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 import duckdb
 
 from warehouse.spikes import DetectorRules, Spike, detect_spikes
 
-# metric -> the daily_signals expression that yields it
-METRIC_SQL = {
-    "negative_mentions": "negative",
+
+@dataclass(frozen=True)
+class Metric:
+    """A daily_signals series worth alerting on, and how to judge it."""
+
+    expression: str  # over daily_signals s; NULL means "no value that day"
+    kind: str  # count | ratio | level
+    direction: str  # up | down
+    zero_filled: bool  # a day without rows is a 0 (counts), or simply has no value
+
+
+# Shares are only computed on days with enough mentions to mean something (see MIN_SHARE_VOLUME).
+MIN_SHARE_VOLUME = 5
+METRICS = {
+    "negative_mentions": Metric("s.negative", "count", "up", True),
+    "lzmot_mentions": Metric("s.lzmot", "count", "up", True),
+    "negative_share": Metric(f"CASE WHEN s.mentions >= {MIN_SHARE_VOLUME} THEN s.negative / s.mentions END", "ratio", "up", False),
+    "avg_rating": Metric("s.avg_rating", "level", "down", False),
 }
 
 
@@ -36,10 +51,12 @@ def alert_id(key: SeriesKey, metric: str, window_start: datetime) -> str:
 def daily_series(
     con: duckdb.DuckDBPyConnection, key: SeriesKey, metric: str, first_day: date, last_day: date
 ) -> list[tuple[datetime, float]]:
-    """The metric per day, zero-filled: a day without mentions is a day with none."""
+    """The metric per day; counts are zero-filled (a day without mentions has none), others skip the day."""
+    spec = METRICS[metric]
+    value = f"coalesce({spec.expression}, 0)" if spec.zero_filled else spec.expression
     rows = con.execute(
         f"""
-        SELECT d::DATE AS day, coalesce(s.{METRIC_SQL[metric]}, 0)::DOUBLE AS value
+        SELECT d::DATE AS day, ({value})::DOUBLE AS value
         FROM range(?::DATE, ?::DATE + INTERVAL 1 DAY, INTERVAL 1 DAY) AS r(d)
         LEFT JOIN daily_signals s
           ON s.day = r.d::DATE AND s.brand = ? AND s.product = ? AND s.source_kind = ?
@@ -47,7 +64,21 @@ def daily_series(
         """,
         [first_day, last_day, key.brand, key.product, key.source_kind],
     ).fetchall()
-    return [(datetime.combine(day, time(0)), value) for day, value in rows]
+    return [(datetime.combine(day, time(0)), v) for day, v in rows if v is not None]
+
+
+def series_keys(con: duckdb.DuckDBPyConnection, brands: Iterable[str], *, per_product: bool, per_source_kind: bool) -> list[SeriesKey]:
+    """The brand as a whole, and, when asked, each product and each source kind seen in the signals."""
+    keys = [SeriesKey(b) for b in brands]
+    if per_product or per_source_kind:
+        rows = con.execute(
+            "SELECT DISTINCT brand, product, source_kind FROM daily_signals "
+            "WHERE (product <> '*' AND source_kind = '*' AND ?) OR (product = '*' AND source_kind <> '*' AND ?) ORDER BY ALL",
+            [per_product, per_source_kind],
+        ).fetchall()
+        wanted = set(brands)
+        keys += [SeriesKey(*row) for row in rows if row[0] in wanted]
+    return keys
 
 
 def detect_and_store(
@@ -60,6 +91,8 @@ def detect_and_store(
     rules: DetectorRules,
     history_days: int,
     notify_after: datetime,
+    per_product: bool = False,
+    per_source_kind: bool = False,
 ) -> list[str]:
     """Detect spikes on the touched days and insert new alerts; returns the ids of new ones.
 
@@ -75,11 +108,12 @@ def detect_and_store(
     new_ids: list[str] = []
     con.execute("BEGIN TRANSACTION")
     try:
-        for brand in brands:
-            key = SeriesKey(brand)
+        for key in series_keys(con, brands, per_product=per_product, per_source_kind=per_source_kind):
             for metric in metrics:
+                spec = METRICS[metric]
+                metric_rules = replace(rules, kind=spec.kind, direction=spec.direction, **_scale(spec.kind, rules))
                 points = daily_series(con, key, metric, first, last)
-                for spike in detect_spikes(points, rules, evaluate_from=evaluate_from):
+                for spike in detect_spikes(points, metric_rules, evaluate_from=evaluate_from):
                     if _insert(con, key, metric, spike, run_key, notify_after):
                         new_ids.append(alert_id(key, metric, spike.timestamp))
         con.execute("COMMIT")
@@ -87,6 +121,13 @@ def detect_and_store(
         con.execute("ROLLBACK")
         raise
     return new_ids
+
+
+def _scale(kind: str, rules: DetectorRules) -> dict[str, float]:
+    """Volume rules are in mentions; a share or a rating has its own units, guarded elsewhere."""
+    if kind == "count":
+        return {}
+    return {"min_volume": 0.0, "min_excess": 0.1 if kind == "ratio" else 0.05}
 
 
 def _insert(con: duckdb.DuckDBPyConnection, key: SeriesKey, metric: str, spike: Spike, run_key: str,

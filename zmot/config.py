@@ -228,7 +228,12 @@ EmailAddress = Annotated[str, AfterValidator(_plain_email)]
 class AlertRules(_Model):
     """When a jump is worth an email. Defaults favour few, meaningful alerts over many."""
 
-    metrics: list[Literal["negative_mentions"]] = Field(default_factory=lambda: ["negative_mentions"])
+    metrics: list[Literal["negative_mentions", "lzmot_mentions", "negative_share", "avg_rating"]] = Field(
+        default_factory=lambda: ["negative_mentions", "lzmot_mentions"],
+        description="Series to watch per brand: counts of negative or LZMOT mentions, the negative share, review ratings.",
+    )
+    per_product: bool = Field(default=False, description="Also watch each product's series.")
+    per_source_kind: bool = Field(default=False, description="Also watch each source kind's series (rss, reddit, ...).")
     min_volume: float = Field(default=5, ge=0, description="No alert below this many in the window.")
     min_excess: float = Field(default=4, ge=0, description="No alert unless observed exceeds expected by this much.")
     threshold: float | None = Field(default=None, gt=0, description="Severity cut; empty = the detector's default.")

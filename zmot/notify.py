@@ -10,7 +10,7 @@ from typing import Any
 
 import duckdb
 
-from alerts.compose import AlertEmail, DrivingMention, compose
+from alerts.compose import AlertEmail, AlsoUnusual, DrivingMention, compose
 from alerts.deliver import SmtpTarget, send_smtp, write_outbox
 from warehouse.detect import SeriesKey, daily_series
 from zmot.config import AlertsConfig, SmtpSettings
@@ -57,7 +57,8 @@ def _secret(env_name: str | None, key: str) -> str | None:
 def notify_pending(
     con: duckdb.DuckDBPyConnection, cfg: AlertsConfig, *, data_dir: Path, now: datetime | None = None
 ) -> dict[str, Any]:
-    """Send every alert not yet delivered (oldest first); one failure stops the rest for a retry."""
+    """Send every alert not yet delivered, one email per brand and window (a digest when several of
+    the brand's series jumped together); oldest first; one failure stops the rest for a retry."""
     now = now or datetime.now(timezone.utc)
     pending = con.execute(
         f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE notified_at IS NULL AND delivery IS NULL "
@@ -70,54 +71,80 @@ def notify_pending(
         return {"sent": 0, "deliveries": [], "pending": len(pending)}
     target = smtp_target(cfg.smtp) if cfg.smtp else None
     outbox = Path(cfg.outbox_dir) if Path(cfg.outbox_dir).is_absolute() else data_dir / cfg.outbox_dir
-    deliveries = []
+    names = [c.strip() for c in _ALERT_COLUMNS.split(",")]
+    groups: dict[tuple[str, datetime], list[dict[str, Any]]] = {}
     for row in pending:
-        alert = build_alert_email(con, dict(zip([c.strip() for c in _ALERT_COLUMNS.split(",")], row)), cfg)
+        record = dict(zip(names, row))
+        groups.setdefault((record["brand"], record["window_start"]), []).append(record)
+    deliveries = []
+    for group in groups.values():
+        lead, *others = sorted(group, key=lambda r: (-r["severity"], r["alert_id"]))
+        alert = build_alert_email(con, lead, cfg, also=others)
         msg = compose(alert, sender=cfg.sender, recipients=cfg.recipients, sent_at=now)
         delivery = send_smtp(msg, target) if target else write_outbox(msg, outbox, f"alert-{alert.alert_id}")
-        con.execute(
+        con.executemany(
             "UPDATE alerts SET notified_at = ?, message_id = ?, delivery = ? WHERE alert_id = ?",
-            [now.replace(tzinfo=None), msg["Message-ID"], delivery, alert.alert_id],
+            [[now.replace(tzinfo=None), msg["Message-ID"], delivery, r["alert_id"]] for r in group],
         )
-        log.info("alert %s delivered: %s (%s)", alert.alert_id, msg["Subject"], delivery)
+        log.info("alerts %s delivered: %s (%s)", ", ".join(r["alert_id"] for r in group), msg["Subject"], delivery)
         deliveries.append(delivery)
     return {"sent": len(deliveries), "deliveries": deliveries}
 
 
-def build_alert_email(con: duckdb.DuckDBPyConnection, row: dict[str, Any], cfg: AlertsConfig) -> AlertEmail:
-    """Gather the series and the mentions behind one alert."""
+def build_alert_email(
+    con: duckdb.DuckDBPyConnection, row: dict[str, Any], cfg: AlertsConfig, also: list[dict[str, Any]] = ()
+) -> AlertEmail:
+    """Gather the series and the mentions behind one alert, and the brand's other jumps that day."""
     start: datetime = row["window_start"]
     key = SeriesKey(row["brand"], row["product"], row["source_kind"])
     series = daily_series(con, key, row["metric"], start.date() - timedelta(days=CHART_DAYS), start.date())
-    mentions = _driving_mentions(con, row["brand"], start, row["window_end"], cfg.rules.max_mentions_per_email)
-    brand_literal = row["brand"].replace("'", "''")
-    reproduce = (
-        f"SELECT published_at, source_id, sentiment_score, text FROM v_brand_mentions "
-        f"WHERE brand = '{brand_literal}' AND published_day = DATE '{start:%Y-%m-%d}' "
-        f"AND sentiment_label = 'negative' ORDER BY sentiment_score"
-    )
+    where, order = DRIVERS[row["metric"]]
+    scope, params = _scope(key, start, where)
+    mentions = _driving_mentions(con, scope, params, order, cfg.rules.max_mentions_per_email)
+    shown = scope
+    for value in params:
+        shown = shown.replace("?", "'" + value.replace("'", "''") + "'", 1)
+    reproduce = f"SELECT published_at, source_id, sentiment_score, moment, rating, text FROM v_target_mentions WHERE {shown} ORDER BY {order}"
     return AlertEmail(
         alert_id=row["alert_id"], brand=row["brand"], product=row["product"], source_kind=row["source_kind"],
         metric=row["metric"], window_start=start, window_end=row["window_end"], observed=row["observed"],
         expected=row["expected"], ratio=row["ratio"], severity=row["severity"], reason=row["reason"],
         series=series, mentions=mentions,
+        also=[AlsoUnusual(r["metric"], r["product"], r["source_kind"], r["observed"], r["expected"], r["ratio"]) for r in also],
         reproduce_sql=reproduce,
     )
 
 
-def _driving_mentions(con: duckdb.DuckDBPyConnection, brand: str, start: datetime, end: datetime, limit: int) -> list[DrivingMention]:
-    """The negative mentions behind an alert: customers' own stories first, the same text only once."""
+# metric -> (which mentions drive it, in which order): customers' own stories first
+DRIVERS = {
+    "negative_mentions": ("sentiment_label = 'negative'", "moment = 'lzmot' DESC, sentiment_score NULLS LAST, published_at, mention_id"),
+    "negative_share": ("sentiment_label = 'negative'", "moment = 'lzmot' DESC, sentiment_score NULLS LAST, published_at, mention_id"),
+    "lzmot_mentions": ("moment = 'lzmot'", "sentiment_score NULLS LAST, published_at, mention_id"),
+    "avg_rating": ("rating IS NOT NULL", "rating, published_at, mention_id"),
+}
+
+
+def _scope(key: SeriesKey, day: datetime, condition: str) -> tuple[str, list[str]]:
+    """The WHERE clause (with ? parameters) that selects an alert's mentions."""
+    parts, params = ["brand = ?", "product = ?", "published_day = ?::DATE", condition], [key.brand, key.product, f"{day:%Y-%m-%d}"]
+    if key.source_kind != "*":
+        parts.append("source_kind = ?")
+        params.append(key.source_kind)
+    return " AND ".join(parts), params
+
+
+def _driving_mentions(con: duckdb.DuckDBPyConnection, scope: str, params: list[str], order: str, limit: int) -> list[DrivingMention]:
+    """The mentions behind an alert, the same text only once (reposts and syndication)."""
     rows = con.execute(
-        """
+        f"""
         SELECT published_at, source_id, author,
                CASE WHEN title IS NULL OR starts_with(text, title) THEN text ELSE title || ' — ' || text END,
-               url, sentiment_label,
-               sentiment_score, text
-        FROM v_brand_mentions
-        WHERE brand = ? AND published_at >= ? AND published_at < ? AND sentiment_label = 'negative'
-        ORDER BY moment = 'lzmot' DESC, sentiment_score NULLS LAST, published_at, mention_id
+               url, sentiment_label, sentiment_score, text
+        FROM v_target_mentions
+        WHERE {scope}
+        ORDER BY {order}
         """,
-        [brand, start, end],
+        params,
     ).fetchall()
     chosen: dict[str, list] = {}
     for *fields, text in rows:

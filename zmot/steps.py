@@ -184,6 +184,7 @@ def detect(ctx: RunContext, days_touched: list[str]) -> list[str]:
             con, run_key=ctx.run_key, brands=[b.name for b in cfg.brands.brands], metrics=rules.metrics,
             days_touched=[date.fromisoformat(d) for d in days_touched], rules=detector_rules,
             history_days=rules.history_days, notify_after=notify_window(ctx.interval_end, rules.notify_max_age_days),
+            per_product=rules.per_product, per_source_kind=rules.per_source_kind,
         )
     finally:
         con.close()
