@@ -18,6 +18,7 @@ demo: venv
 	$(VENV)/bin/zmot demo
 
 test: venv
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
 
 bench: venv

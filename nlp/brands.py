@@ -13,7 +13,6 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-
 MAX_REFS = 200  # a text naming brands more often than this is spam; the first ones are kept
 
 

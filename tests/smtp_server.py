@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
-
-import socket
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope

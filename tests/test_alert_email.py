@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from email.policy import default
 from email import message_from_bytes
+from email.policy import default
 from pathlib import Path
 
 import pytest

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import PROJECT
 from warehouse.db import connect
 from zmot.cli import main
-from tests.conftest import PROJECT
 
 
 def _run(capsys, *args: str) -> tuple[int, str, str]:
@@ -26,14 +26,14 @@ def test_sentiment_reads_a_file_and_writes_one_json_line_per_text(tmp_path: Path
     code, out, _ = _run(capsys, "sentiment", str(source))
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and len(lines) == 3
-    assert [l["label"] for l in lines[:2]] == ["positive", "negative"]
-    assert all(l["label"] in {"negative", "neutral", "positive"} and -1 <= l["score"] <= 1 for l in lines)
+    assert [item["label"] for item in lines[:2]] == ["positive", "negative"]
+    assert all(item["label"] in {"negative", "neutral", "positive"} and -1 <= item["score"] <= 1 for item in lines)
 
 
 def test_sentiment_and_moments_read_standard_input() -> None:
     zmot = [sys.executable, "-m", "zmot.cli"]
     out = subprocess.run([*zmot, "moments"], input="Is the Acme Nova worth it?\nnews at ten\n", capture_output=True, text=True, check=True).stdout
-    assert [json.loads(l)["moment"] for l in out.splitlines()] == ["zmot", "none"]
+    assert [json.loads(line)["moment"] for line in out.splitlines()] == ["zmot", "none"]
     out = subprocess.run([*zmot, "sentiment"], input="great\n", capture_output=True, text=True, check=True).stdout
     assert json.loads(out)["label"] == "positive"
 
@@ -51,7 +51,7 @@ def test_spikes_reads_csv_and_reports_bad_input_clearly(tmp_path: Path, capsys) 
     source = tmp_path / "s.csv"
     source.write_text("\n".join(rows) + "\n")
     code, out, _ = _run(capsys, "spikes", str(source))
-    [alert] = [json.loads(l) for l in out.splitlines()]
+    [alert] = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and alert["timestamp"].startswith("2026-10-29") and alert["observed"] == 40
     source.write_text("timestamp,value\n2026-10-01,x\n")
     code, _, err = _run(capsys, "spikes", str(source))

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from connectors.http import FetchPolicy, TerminalFetchError, TransientFetchError, fetch, retry_after_seconds
+from connectors.http import (
+    FetchPolicy,
+    TerminalFetchError,
+    TransientFetchError,
+    fetch,
+    retry_after_seconds,
+)
 from tests.feeds_server import Route, serve
 
 POLICY = FetchPolicy(user_agent="ZMOT-Monitor/test (+https://example.org)", timeout_seconds=1, max_retries=2, backoff_seconds=0.5)

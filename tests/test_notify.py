@@ -9,6 +9,7 @@ import pytest
 
 from alerts.deliver import DeliveryError
 from connectors.records import Mention, SourceState
+from tests.smtp_server import smtp_server
 from warehouse.db import connect
 from warehouse.detect import detect_and_store
 from warehouse.load import StagedRun, load_run
@@ -17,7 +18,6 @@ from warehouse.spikes import DetectorRules
 from zmot import staging
 from zmot.config import AlertsConfig
 from zmot.notify import SmtpConfigError, notify_pending, smtp_target
-from tests.smtp_server import smtp_server
 
 FIRST = datetime(2026, 10, 1, 12, tzinfo=timezone.utc)
 SPIKE_DAY = date(2026, 10, 31)

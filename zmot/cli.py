@@ -108,8 +108,8 @@ def _paths(parser: argparse.ArgumentParser) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from zmot.analyst import EXAMPLE_QUERY, print_summary
     from zmot.airflow_env import airflow_environment, run_dag_locally
+    from zmot.analyst import EXAMPLE_QUERY, print_summary
 
     config_dir = args.config.resolve()
     load_config(config_dir)  # fail fast with a clear message

@@ -8,7 +8,6 @@ emails; finish -> fail loudly if a source failed, after everything that did work
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
