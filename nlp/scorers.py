@@ -58,7 +58,13 @@ class VaderScorer:
         return round(total / len(text), 4)
 
 
-SCORERS: dict[str, Callable[[], SentimentScorer]] = {"vader": VaderScorer}
+def _tweet_model() -> SentimentScorer:
+    from nlp.tweet_sentiment import load_tweet_scorer
+
+    return load_tweet_scorer()
+
+
+SCORERS: dict[str, Callable[[], SentimentScorer]] = {"vader": VaderScorer, "tweet": _tweet_model}
 
 
 @lru_cache(maxsize=None)

@@ -26,7 +26,7 @@ if not Doc.has_extension("sentiment_label"):
     Doc.set_extension("sentiment_score", default=None)
 
 
-@Language.factory("zmot_sentiment", default_config={"scorer": "vader"})
+@Language.factory("zmot_sentiment", default_config={"scorer": "tweet"})
 def make_sentiment(nlp: Language, name: str, scorer: str) -> "Sentiment":
     return Sentiment(scorer)
 

@@ -1,0 +1,110 @@
+"""A tweet-trained sentiment model: word and character n-grams plus VADER's score, fed to a
+class-balanced linear model trained on SemEval 2013-2016 tweets (see nlp/train_sentiment.py and
+docs/sentiment-model.md). CPU only, a few MB, thousands of texts per second on one core."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import HashingVectorizer
+
+LABELS = ("negative", "neutral", "positive")
+WORD_FEATURES = 2**18
+CHAR_FEATURES = 2**18
+ARTIFACT = "tweet_sentiment.npz"
+
+_USER = re.compile(r"@\w+")
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+_ELONGATED = re.compile(r"(\w)\1{2,}")
+_NEGATION = re.compile(r"\b(?:not|no|never|cannot|can't|cant|don't|dont|doesn't|didn't|won't|isn't|wasn't|aren't|shouldn't|wouldn't|couldn't|ain't|nothing|nobody|n't)\b", re.I)
+_CLAUSE_END = re.compile(r"[.,:;!?]")
+
+
+def normalise(text: str) -> str:
+    """The same tweet in the same form for training and scoring: users, links and elongations folded."""
+    text = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    text = _URL.sub(" http ", _USER.sub("@user", text))
+    return _ELONGATED.sub(r"\1\1", text).strip().strip('"').lower()
+
+
+def _mark_negation(text: str) -> str:
+    """Words after a negation, up to the clause's end, get a _NEG suffix: "not good" is not "good"."""
+    out, negated = [], False
+    for token in re.findall(r"[\w'@#]+|[^\w\s]", text):
+        if _CLAUSE_END.fullmatch(token):
+            negated = False
+            out.append(token)
+        elif _NEGATION.fullmatch(token):
+            negated = True
+            out.append(token)
+        else:
+            out.append(token + "_NEG" if negated else token)
+    return " ".join(out)
+
+
+class TweetFeatures:
+    """Hashed features need no vocabulary to ship: the same function at training and scoring time."""
+
+    def __init__(self) -> None:
+        self.words = HashingVectorizer(n_features=WORD_FEATURES, ngram_range=(1, 3), alternate_sign=False,
+                                       token_pattern=r"[^\s]+", lowercase=False, norm="l2")
+        self.chars = HashingVectorizer(n_features=CHAR_FEATURES, analyzer="char_wb", ngram_range=(2, 5),
+                                       alternate_sign=False, lowercase=False, norm="l2")
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        self.vader = SentimentIntensityAnalyzer()
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        normalised = [normalise(t) for t in texts]
+        lexicon = np.array([[self.vader.polarity_scores(t[:2000])[k] for k in ("neg", "neu", "pos", "compound")] for t in texts])
+        return sparse.hstack(
+            [self.words.transform([_mark_negation(t) for t in normalised]), self.chars.transform(normalised), sparse.csr_matrix(lexicon)],
+            format="csr",
+        )
+
+
+class TweetSentimentScorer:
+    """Scores texts in batches; the signed score is P(positive) - P(negative)."""
+
+    languages = frozenset({"en"})
+
+    def __init__(self, weights: np.ndarray, bias: np.ndarray, name: str) -> None:
+        self.weights = weights.astype(np.float32)
+        self.bias = bias.astype(np.float32)
+        self.name = name
+        self.features = TweetFeatures()
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        logits = np.asarray(self.features.transform(texts) @ self.weights.T) + self.bias
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def score(self, texts: Sequence[str]) -> list[tuple[str, float]]:
+        """Blank texts say nothing, so they are neutral at 0 rather than whatever the biases prefer."""
+        results: list[tuple[str, float]] = [("neutral", 0.0)] * len(texts)
+        filled = [i for i, t in enumerate(texts) if t.strip()]
+        if filled:
+            probs = self.probabilities([texts[i] for i in filled])
+            for i, p in zip(filled, probs):
+                results[i] = (LABELS[int(np.argmax(p))], round(float(p[2] - p[0]), 4))
+        return results
+
+
+def save(path: Path, weights: np.ndarray, bias: np.ndarray, name: str) -> None:
+    np.savez_compressed(path, weights=weights.astype(np.float16), bias=bias.astype(np.float32), name=np.array(name))
+
+
+@lru_cache(maxsize=1)
+def load_tweet_scorer(path: Path | None = None) -> TweetSentimentScorer:
+    """The model shipped in nlp/models (or another artifact written by nlp.train_sentiment)."""
+    with resources.as_file(resources.files("nlp.models").joinpath(ARTIFACT)) as shipped:
+        with np.load(path or shipped, allow_pickle=False) as data:
+            return TweetSentimentScorer(data["weights"], data["bias"], str(data["name"]))
