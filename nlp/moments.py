@@ -43,11 +43,11 @@ ZMOT_CUES = [
     ("should_i", _rx(r"\b(?:should|would) (?:i|we|you) (?:get|buy|go (?:with|for)|choose|pick|switch|upgrade|order|try)\b"), 2.0),
     ("considering", _rx(r"\b(?:thinking|planning|considering|debating|deciding)(?: (?:of|about|on|whether|between))? ?(?:getting|buying|switching|upgrading|ordering|trying|to)?\b"), 1.5),
     ("shopping", _rx(r"\b(?:looking for|in the market for|shopping (?:for|around)|need(?:ing)? (?:a|an) new|want(?:ing)? (?:a|an) new)\b"), 1.5),
-    ("asks_experience", _rx(r"\b(?:anyone|anybody|any(?:one)? of you) (?:tried|used|using|have|own|with|know|recommend|else)\b", r"\bany (?:experience|thoughts|opinions|reviews|recommendations|suggestions|advice)\b"), 2.0),
+    ("asks_experience", _rx(r"\b(?:anyone|anybody|any(?:one)? of you) (?:tried|used|using|own|recommend|switched)\b", r"\bany (?:experience|thoughts|opinions|reviews|recommendations|suggestions|advice)\b"), 2.0),
     ("asks_recommendation", _rx(r"\b(?:recommendations?|suggestions?|advice) (?:for|on|please)\b", r"\bwhat (?:do|would) you (?:recommend|suggest)\b"), 2.0),
-    ("comparison", _rx(r"\b(?:vs\.?|versus|compared (?:to|with)|or (?:the|a|an) [\w-]+ \?|better than)\b"), 1.5),
+    ("comparison", _rx(r"\b(?:vs\.?|versus|compared (?:to|with)|better than)\b", r"\bor (?!does\b|do\b|is\b|am\b|are\b|was\b|not\b|just\b|what\b|something\b)[\w-]+\b[^?.!]{0,40}\?"), 1.5),
     ("intent_to_buy", _rx(r"\b(?:want|going|gonna|need|plan|hoping|about) to (?:buy|get|order|pre-?order|upgrade|switch)\b", r"\b(?:wanna|gonna) (?:buy|get)\b", r"\bwish ?list\b"), 1.5),
-    ("asks_quality", _rx(r"\b(?:is|are) (?:it|they|the [\w-]+|this|that|[\w-]+) (?:any good|good|reliable|decent|legit|worth)\b", r"\bhow (?:good|reliable|is|are|does)\b"), 1.0),
+    ("asks_quality", _rx(r"\b(?:is|are) (?:[\w'-]+\s){1,3}?(?:any good|good|reliable|decent|legit|worth|fast|quick)\b", r"\bhow(?:'s| is| are| good is| reliable is| does| do)\b(?:\s+[\w'-]+){0,4}?\s+(?:coverage|signal|reception|battery|camera|screen|service|support|quality|speed|price|plan|contract|deal|app|sound|build|warranty|delivery|customer service)\b"), 1.5),
     ("asks_price", _rx(r"\b(?:how much|price|pricing|cost|deal|discount)\b"), 0.5),
     ("reviews", _rx(r"\breviews?\b"), 0.5),
 ]
@@ -59,7 +59,7 @@ LEAVING_CUES = [
     ("refund_return", _rx(r"\brefund", r"\breturn(?:ed|ing)? (?:it|them|mine|this|the|my)\b", r"\bsen[dt](?:ing)? (?:it|them) back\b", r"\bchargeback\b", r"\bmoney back\b"), 2.0),
 ]
 WARNING_CUES = [
-    ("warns_off", _rx(r"\bavoid\b", r"\bstay away\b", r"\bsteer clear\b", r"\bdo ?n[o']t (?:buy|bother|waste|get|use|order|trust)\b", r"\bdon'?t (?:buy|bother|waste|get|use|order|trust)\b", r"\bsave your money\b", r"\bbuyer beware\b", r"\bwaste of (?:money|time)\b", r"\byou'?ve been warned\b"), 2.5),
+    ("warns_off", _rx(r"\bavoid\b", r"\bstay away\b", r"\bsteer clear\b", r"\bdo ?n[o']t (?:buy|bother|waste|use|order|trust)\b", r"\bdon'?t (?:buy|bother|waste|use|order|trust)\b", r"\bdon'?t get (?:one|this|that|the|a|an)\b", r"\bsave your money\b", r"\bbuyer beware\b", r"\bwaste of (?:money|time)\b", r"\byou'?ve been warned\b"), 2.5),
     ("would_not_recommend", _rx(rf"\b{NEG} (?:\w+ )?recommend\b", r"\bnot recommended\b"), 2.5),
     ("scam", _rx(r"\bscam(?:med|mers?)?\b", r"\brip(?:ped)? ?off\b", r"\bfraud\b"), 1.5),
 ]

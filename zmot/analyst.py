@@ -44,6 +44,16 @@ SUMMARY_QUERIES = {
                round(100.0 * count(*) FILTER (WHERE sentiment_label = 'negative') / count(*), 1) AS negative_pct
         FROM v_brand_mentions GROUP BY brand ORDER BY mentions DESC
     """,
+    "Moments of truth per brand (ZMOT: researching; LZMOT: leaving or warning others; UMOT: advocacy)": """
+        SELECT brand,
+               count(*) FILTER (WHERE moment = 'zmot') AS zmot,
+               count(*) FILTER (WHERE moment = 'lzmot') AS lzmot,
+               count(*) FILTER (WHERE moment = 'umot') AS umot,
+               count(*) FILTER (WHERE moment = 'zmot' AND sentiment_label = 'negative') AS zmot_negative,
+               round(count(*) FILTER (WHERE sentiment_label = 'positive' OR moment = 'umot')
+                     / nullif(count(*) FILTER (WHERE sentiment_label = 'negative' OR moment = 'lzmot'), 0), 2) AS good_per_bad
+        FROM v_brand_mentions GROUP BY brand ORDER BY brand
+    """,
     "Alerts": """
         SELECT brand, metric, window_start::DATE AS day, observed, round(expected, 1) AS expected,
                round(ratio, 1) AS ratio, coalesce(delivery, 'pending') AS delivery
