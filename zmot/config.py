@@ -125,62 +125,7 @@ class RssSource(_Model):
         return url
 
 
-class RedditSource(_Model):
-    """Subreddits to watch and searches to run; credentials come from the environment, never YAML."""
-
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    kind: Literal["reddit"]
-    enabled: bool = True
-    brands: list[str] = Field(default_factory=list)
-    subreddits: list[str] = Field(default_factory=list, description="New posts and comments here that name a brand.")
-    queries: list[str] = Field(default_factory=list, description="Reddit searches, e.g. 'Acme Mobile' or 'Acme vs Orbit'.")
-    search_in: list[str] = Field(default_factory=lambda: ["all"], description="Subreddits the queries search.")
-    include_comments: bool = True
-    backfill_days: int = Field(default=7, ge=0, le=365)
-    max_requests: int = Field(default=60, ge=1, le=10_000, description="Cap on API requests per run.")
-    max_items: int = Field(default=2_000, ge=1, le=1_000_000, description="Cap on items read per run.")
-    pseudonymise_authors: bool = False
-    credentials_env_prefix: str = Field(
-        default="REDDIT", description="Reads PREFIX_CLIENT_ID, PREFIX_CLIENT_SECRET, PREFIX_USER_AGENT."
-    )
-    airflow_conn_id: str | None = Field(default=None, description="Airflow connection holding the credentials.")
-    api_base_url: str | None = Field(
-        default=None, description="Override Reddit's URLs (a replay server for the offline demo and tests)."
-    )
-
-    @model_validator(mode="after")
-    def _something_to_watch(self) -> "RedditSource":
-        if not self.subreddits and not self.queries:
-            raise ValueError("expected at least one of subreddits or queries")
-        return self
-
-
-class ReviewSource(_Model):
-    """Review pages for one brand (and optionally one product): what a prospect reads before buying."""
-
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    kind: Literal["reviews"]
-    enabled: bool = True
-    brands: list[str] = Field(default_factory=list)
-    urls: list[str] = Field(min_length=1)
-    brand: str = Field(min_length=1, description="The brand these pages review, even when a review never names it.")
-    product: str | None = Field(default=None, description="The product these pages review, if one.")
-    adapter: str = Field(default="auto", description="'auto' (a site adapter, else schema.org markup) or an adapter name.")
-    max_pages: int = Field(default=5, ge=1, le=200, description="Pages to follow per URL, newest first.")
-    per_host_delay_seconds: float = Field(default=5.0, ge=0, le=600)
-    backfill_days: int = Field(default=90, ge=0, le=3650)
-    http: HttpPolicy | None = None
-
-    @field_validator("urls")
-    @classmethod
-    def _url_schemes(cls, urls: list[str]) -> list[str]:
-        for url in urls:
-            if not url.startswith(("http://", "https://", "file:")):
-                raise ValueError(f"expected http://, https:// or file: URLs, got {url!r}")
-        return urls
-
-
-Source = Annotated[RssSource | RedditSource | ReviewSource, Field(discriminator="kind")]
+Source = Annotated[RssSource, Field(discriminator="kind")]
 
 
 class SourcesConfig(_Model):
@@ -205,7 +150,7 @@ class SourcesConfig(_Model):
         raise KeyError(name)
 
     def policy_for(self, source: Source) -> HttpPolicy:
-        return getattr(source, "http", None) or self.http
+        return source.http or self.http
 
 
 # --- alerts.yaml -------------------------------------------------------------------------
@@ -276,8 +221,7 @@ class AppConfig(_Model):
     def _references_resolve(self) -> "AppConfig":
         known = {b.name.casefold() for b in self.brands.brands}
         for source in self.sources.sources:
-            named = [*source.brands, *([source.brand] if isinstance(source, ReviewSource) else [])]
-            unknown = [b for b in named if b.casefold() not in known]
+            unknown = [b for b in source.brands if b.casefold() not in known]
             if unknown:
                 raise ValueError(
                     f"{SOURCES_FILE}: sources[{source.name}].brands: unknown brand(s) "
@@ -326,17 +270,11 @@ def _read_yaml(path: Path, *, required: bool) -> dict[str, Any]:
 
 def _resolve_file_urls(data: dict[str, Any], root: Path) -> None:
     """Make `file:relative/path` URLs absolute against the config directory, so configs travel."""
-    def absolute(url: object) -> object:
-        if isinstance(url, str) and url.startswith("file:") and not url.startswith("file:///"):
-            return (root / url.removeprefix("file:")).resolve().as_uri()
-        return url
-
     for source in data.get("sources") or []:
-        if isinstance(source, dict):
-            if "url" in source:
-                source["url"] = absolute(source["url"])
-            if isinstance(source.get("urls"), list):
-                source["urls"] = [absolute(u) for u in source["urls"]]
+        if isinstance(source, dict) and isinstance(source.get("url"), str):
+            url = source["url"]
+            if url.startswith("file:") and not url.startswith("file:///"):
+                source["url"] = (root / url.removeprefix("file:")).resolve().as_uri()
 
 
 def _validate(path: Path, model: type[_Model], data: dict[str, Any]) -> Any:
