@@ -36,18 +36,21 @@ MENTION_SCHEMA = pa.schema(
         ("content_hash", pa.string()),
     ]
 )
+_SENTIMENT_AND_MOMENT = [
+    ("sentiment_label", pa.string()),
+    ("sentiment_score", pa.float64()),
+    ("moment", pa.string()),
+    ("stage", pa.string()),
+    ("moment_confidence", pa.float64()),
+    ("moment_evidence", pa.list_(pa.string())),
+]
 NLP_SCHEMA = pa.schema(
     [
         ("mention_id", pa.string()),
         ("language", pa.string()),
         ("language_score", pa.float64()),
-        ("sentiment_label", pa.string()),
-        ("sentiment_score", pa.float64()),
         ("ref_count", pa.int32()),
-        ("moment", pa.string()),
-        ("stage", pa.string()),
-        ("moment_confidence", pa.float64()),
-        ("moment_evidence", pa.list_(pa.string())),
+        *_SENTIMENT_AND_MOMENT,
         ("model_version", pa.string()),
     ]
 )
@@ -60,12 +63,7 @@ REF_SCHEMA = pa.schema(
         ("matched_text", pa.string()),
         ("start_char", pa.int32()),
         ("end_char", pa.int32()),
-        ("sentiment_label", pa.string()),
-        ("sentiment_score", pa.float64()),
-        ("moment", pa.string()),
-        ("stage", pa.string()),
-        ("moment_confidence", pa.float64()),
-        ("moment_evidence", pa.list_(pa.string())),
+        *_SENTIMENT_AND_MOMENT,
     ]
 )
 
