@@ -44,9 +44,19 @@ ZMOT_CUES = [
     ("considering", _rx(r"\b(?:thinking|planning|considering|debating|deciding)(?: (?:of|about|on|whether|between))? ?(?:getting|buying|switching|upgrading|ordering|trying|to)?\b"), 1.5),
     ("shopping", _rx(r"\b(?:looking for|in the market for|shopping (?:for|around)|need(?:ing)? (?:a|an) new|want(?:ing)? (?:a|an) new)\b"), 1.5),
     ("asks_experience", _rx(r"\b(?:anyone|anybody|any(?:one)? of you) (?:tried|used|using|own|recommend|switched)\b", r"\bany (?:experience|thoughts|opinions|reviews|recommendations|suggestions|advice)\b"), 2.0),
-    ("asks_recommendation", _rx(r"\b(?:recommendations?|suggestions?|advice) (?:for|on|please)\b", r"\bwhat (?:do|would) you (?:recommend|suggest)\b"), 2.0),
-    ("comparison", _rx(r"\b(?:vs\.?|versus|compared (?:to|with)|better than)\b", r"\bor (?!does\b|do\b|is\b|am\b|are\b|was\b|not\b|just\b|what\b|something\b)[\w-]+\b[^?.!]{0,40}\?"), 1.5),
-    ("intent_to_buy", _rx(r"\b(?:want|going|gonna|need|plan|hoping|about) to (?:buy|get|order|pre-?order|upgrade|switch)\b", r"\b(?:wanna|gonna) (?:buy|get)\b", r"\bwish ?list\b"), 1.5),
+    ("asks_recommendation", _rx(
+        r"\b(?:recommendations?|suggestions?|advice) (?:for|on|please)\b", r"\b(?:what|which) (?:do|would) you (?:recommend|suggest)\b",
+        r"\bwhich (?:one|is better|should|would|to (?:choose|get|buy|pick))\b", r"\b(?:thoughts|opinions?) (?:on|about)\b",
+    ), 2.0),
+    ("comparison", _rx(r"\b(?:vs\.?|versus|compared (?:to|with)|better than)\b"), 1.5),
+    # "X or Y?" is a choice, but often not a purchase: it needs another cue to count
+    ("choice_question", _rx(r"\bor (?!does\b|do\b|is\b|am\b|are\b|was\b|not\b|just\b|what\b|something\b|will\b|can\b)[\w-]+\b[^?.!]{0,40}\?"), 1.0),
+    ("intent_to_buy", _rx(
+        r"\b(?:want|going|gonna|need|plan|planning|hoping|about|ready|have) to (?:buy|get|grab|order|pre-?order|upgrade|switch|pick up)\b",
+        r"\b(?:wanna|gonna) (?:buy|get|grab)\b", r"\bwish ?list\b",
+        r"\b(?:i|we) (?:may|might|will|'ll|shall) (?:just |probably |definitely |finally )?(?:get|buy|grab|order|pre-?order|upgrade)\b",
+        r"\bmy next (?:phone|laptop|tablet|car|console|watch|tv|purchase|pair|one)\b", r"\b(?:go|goes|going) on sale\b",
+    ), 1.5),
     ("asks_quality", _rx(r"\b(?:is|are) (?:[\w'-]+\s){1,3}?(?:any good|good|reliable|decent|legit|worth|fast|quick)\b", r"\bhow(?:'s| is| are| good is| reliable is| does| do)\b(?:\s+[\w'-]+){0,4}?\s+(?:coverage|signal|reception|battery|camera|screen|service|support|quality|speed|price|plan|contract|deal|app|sound|build|warranty|delivery|customer service)\b"), 1.5),
     ("asks_price", _rx(r"\b(?:how much|price|pricing|cost|deal|discount)\b"), 0.5),
     ("reviews", _rx(r"\breviews?\b"), 0.5),
@@ -77,6 +87,13 @@ UMOT_CUES = [
     ("urges_others", _rx(r"\b(?:go for it|get one|you won'?t regret|do yourself a favou?r)\b"), 1.5),
     ("loyal", _rx(r"\b(?:been with|been using|customer (?:for|since)|loyal|for (?:\d+|many|ten|five) years)\b", r"\b(?:renewed|bought (?:another|a second)|still (?:using|love))\b"), 1.0),
 ]
+EVALUATIVE = _rx(
+    r"\b(?:rocks?|amazing|awesome|excellent|superb|perfect|brilliant|fantastic|impressed|impressive|infatuated|wise|worthwhile)\b",
+    r"\b(?:great|good|nice|solid|fine|decent) (?:quality|price|value|phone|product|service|sound|battery|reception|purchase|job)\b",
+    r"\b(?:works|worked|holding up) (?:well|great|fine|perfectly)\b", r"\b(?:happy|pleased|satisfied) (?:with|about)\b",
+    r"\bthank(?:s| you) (?:for|to)\b", r"\bi (?:love|like) (?!to\b)", r"\b(?:the )?best\b", r"\bcomfortable\b",
+)
+POSITIVE_EXPERIENCE = 0.5  # sentiment score above which an evaluative account counts as advocacy
 NEWS_CUES = _rx(
     r"\b(?:announc(?:es|ed|ement)|reports?(?:ed)?|according to|shares (?:rose|fell|up|down)|stock|ceo|quarter(?:ly)?|earnings|revenue|"
     r"launch(?:es|ed)|unveil(?:s|ed)|recall(?:s|ed)?|lawsuit|sued|regulators?|analysts?|acquir(?:es|ed)|merger|press release|breaking|"
@@ -100,7 +117,9 @@ def _sentencizer() -> Language:
     return nlp
 
 
-def classify(texts: Sequence[str], targets: Sequence[str | None] | None = None) -> list[MomentResult]:
+def classify(
+    texts: Sequence[str], targets: Sequence[str | None] | None = None, sentiments: Sequence[float | None] | None = None
+) -> list[MomentResult]:
     """Classify texts, each relative to its target brand or product (None: the text as a whole).
 
     Without a catalog, other brands are unknown, so a target's part of the text runs from the
@@ -109,8 +128,13 @@ def classify(texts: Sequence[str], targets: Sequence[str | None] | None = None) 
     targets = list(targets) if targets is not None else [None] * len(texts)
     if len(targets) != len(texts):
         raise ValueError(f"got {len(texts)} texts but {len(targets)} targets")
+    if sentiments is None:
+        from nlp.pipeline import DEFAULT_SCORER
+        from nlp.scorers import load_scorer
+
+        sentiments = [score for _, score in load_scorer(DEFAULT_SCORER).score(list(texts))]
     docs = _sentencizer().pipe(texts, batch_size=256)
-    return [classify_doc(doc, target) for doc, target in zip(docs, targets)]
+    return [classify_doc(doc, target, sentiment=s) for doc, target, s in zip(docs, targets, sentiments)]
 
 
 def classify_doc(
@@ -118,6 +142,7 @@ def classify_doc(
     target: str | None = None,
     spans: Sequence[tuple[int, int]] = (),
     other_spans: Sequence[tuple[int, int]] = (),
+    sentiment: float | None = None,
 ) -> MomentResult:
     """Judge the part of the text about the target: from each sentence that names it up to the next
     sentence that names another brand (the whole text when it is not named or not given)."""
@@ -126,7 +151,7 @@ def classify_doc(
         scoped = _sentences_about(doc, target, spans, other_spans)
         if scoped:
             sentences = scoped
-    return _judge(" ".join(sentences), doc.text, target)
+    return _judge(" ".join(sentences), doc.text, target, sentiment)
 
 
 def _sentences_about(
@@ -151,7 +176,7 @@ def _sentences_about(
     return chosen
 
 
-def _judge(scope: str, full_text: str, target: str | None) -> MomentResult:
+def _judge(scope: str, full_text: str, target: str | None, sentiment: float | None = None) -> MomentResult:
     evidence: dict[str, list[str]] = {m: [] for m in MOMENTS}
     scores = dict.fromkeys(MOMENTS, 0.0)
     is_question = "?" in scope or bool(QUESTION_START.search(scope))
@@ -179,8 +204,10 @@ def _judge(scope: str, full_text: str, target: str | None) -> MomentResult:
         evidence["lzmot"] = [*leaving, *warning, *bad]
 
     umot = _hits(UMOT_CUES, scope)
+    if sentiment is not None and sentiment >= POSITIVE_EXPERIENCE and not is_question and EVALUATIVE.search(scope):
+        umot["positive_experience"] = ("", 1.5)
     if umot and not warning:
-        scores["umot"] = sum(w for _, w in umot.values()) * (1.0 if first_person or "recommends" in umot else 0.6)
+        scores["umot"] = sum(w for _, w in umot.values()) * (1.0 if first_person or "recommends" in umot or "positive_experience" in umot else 0.6)
         evidence["umot"] = list(umot)
 
     news = bool(NEWS_CUES.search(scope)) and not first_person
@@ -252,14 +279,14 @@ class MomentsComponent:
     """Sets doc._.moment for the whole text and doc._.ref_moments, one per brand reference."""
 
     def __call__(self, doc: Doc) -> Doc:
-        doc._.moment = classify_doc(doc)
+        doc._.moment = classify_doc(doc, sentiment=doc._.sentiment_score if Doc.has_extension("sentiment_score") else None)
         refs = (doc._.brand_refs if Doc.has_extension("brand_refs") else None) or []
         if len({ref.brand for ref in refs}) == 1:
             by_target: dict[str, MomentResult] = {}
             for ref in refs:
                 target = ref.product or ref.brand
                 if target not in by_target:
-                    by_target[target] = classify_doc(doc, target)
+                    by_target[target] = classify_doc(doc, target, sentiment=ref.sentiment_score)
             doc._.ref_moments = [by_target[ref.product or ref.brand] for ref in refs]
             return doc
         doc._.ref_moments = [
@@ -267,6 +294,7 @@ class MomentsComponent:
                 doc, ref.product or ref.brand,
                 [(r.start_char, r.end_char) for r in refs if r.brand == ref.brand],
                 [(r.start_char, r.end_char) for r in refs if r.brand != ref.brand],
+                sentiment=ref.sentiment_score,
             )
             for ref in refs
         ]
