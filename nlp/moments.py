@@ -56,6 +56,10 @@ ZMOT_CUES = [
         r"\b(?:wanna|gonna) (?:buy|get|grab)\b", r"\bwish ?list\b",
         r"\b(?:i|we) (?:may|might|will|'ll|shall) (?:just |probably |definitely |finally )?(?:get|buy|grab|order|pre-?order|upgrade)\b",
         r"\bmy next (?:phone|laptop|tablet|car|console|watch|tv|purchase|pair|one)\b", r"\b(?:go|goes|going) on sale\b",
+        r"\b(?:tempted|itching|dying) to (?:get|buy|try|move|switch)\b", r"\b(?:holds?|holding|keeps?) me back from (?:buying|getting)\b",
+        r"\bbring me back to\b", r"\b(?:i|we) (?:may|might|could) (?:just |seriously |finally )?(?:upgrade|switch to|move (?:back )?to)\b",
+        r"\bwhen (?:does|will|is|do) .{0,40}\b(?:available|on sale|released?|come out|ship)\b", r"\bbe available\b",
+        r"\bpick (?:it |one |them )?up (?:at|in) (?:the|a|your)\b",
     ), 1.5),
     ("asks_quality", _rx(r"\b(?:is|are) (?:[\w'-]+\s){1,3}?(?:any good|good|reliable|decent|legit|worth|fast|quick)\b", r"\bhow(?:'s| is| are| good is| reliable is| does| do)\b(?:\s+[\w'-]+){0,4}?\s+(?:coverage|signal|reception|battery|camera|screen|service|support|quality|speed|price|plan|contract|deal|app|sound|build|warranty|delivery|customer service)\b"), 1.5),
     ("asks_price", _rx(r"\b(?:how much|price|pricing|cost|deal|discount)\b"), 0.5),
@@ -64,9 +68,16 @@ ZMOT_CUES = [
 LEAVING_CUES = [
     ("cancel", _rx(r"\bcancel+(?:ed|ing|s)?\b", r"\bcancellation\b", r"\bclos(?:ed|ing) (?:my|our) account\b", r"\bunsubscrib"), 2.5),
     ("switching_away", _rx(r"\b(?:switch|switched|switching|moving|moved|porting|ported|going back) (?:over )?(?:to|from)\b", r"\bport(?:ing|ed)? my number\b"), 2.0),
-    ("leaving", _rx(r"\bleav(?:e|ing)\b(?! a review)", r"\b(?:done|finished|through) with\b", r"\blast straw\b", r"\bgood ?bye\b"), 2.0),
+    ("leaving", _rx(
+        r"\bleav(?:e|ing)\b(?! a review)", r"\b(?:i'?m|i am|we'?re|we are) (?:so |totally )?(?:done|finished|through) with\b", r"\blast straw\b",
+        r"\bgood ?bye\b", r"\b(?:may|might|will|gonna|going to|about to) (?:just )?(?:switch|leave|move|cancel)\b", r"\bmake me (?:switch|leave|cancel)\b",
+        r"\bback to (?:ios|android|iphone|my old|the old|windows|mac|pc)\b", r"\brol(?:l|led|ling) back\b", r"\bdowngrad(?:e|ed|ing)\b",
+    ), 2.0),
     ("never_again", _rx(r"\bnever (?:again|buying|going back|using|ordering|shopping|buy|use|order)\b", r"\b(?:won'?t|will not|not going to|never gonna) (?:buy|use|order|shop|be back|come back|return|renew)\b"), 2.5),
-    ("refund_return", _rx(r"\brefund", r"\breturn(?:ed|ing)? (?:it|them|mine|this|the|my)\b", r"\bsen[dt](?:ing)? (?:it|them) back\b", r"\bchargeback\b", r"\bmoney back\b"), 2.0),
+    ("refund_return", _rx(
+        r"\b(?:my |a |for (?:a )?|full |the )refund", r"\brefund(?:ed)? (?:me|my)\b", r"\breturn(?:ed|ing)? (?:it|them|mine|this|the|my)\b",
+        r"\bsen[dt](?:ing)? (?:it|them) back\b", r"\bchargeback\b", r"\bmoney back\b", r"\b(?:not|n't) (?:returned|refunded) my\b",
+    ), 2.0),
 ]
 WARNING_CUES = [
     ("warns_off", _rx(r"\bavoid\b", r"\bstay away\b", r"\bsteer clear\b", r"\bdo ?n[o']t (?:buy|bother|waste|use|order|trust)\b", r"\bdon'?t (?:buy|bother|waste|use|order|trust)\b", r"\bdon'?t get (?:one|this|that|the|a|an)\b", r"\bsave your money\b", r"\bbuyer beware\b", r"\bwaste of (?:money|time)\b", r"\byou'?ve been warned\b"), 2.5),
@@ -75,7 +86,10 @@ WARNING_CUES = [
 ]
 BAD_EXPERIENCE_CUES = [
     ("failure", _rx(r"\b(?:broke|broken|stopped working|died|dead|faulty|defective|leak(?:s|ed|ing)?|crash(?:es|ed|ing)?|froze|freezes|overheat)", r"\bno (?:signal|service|internet|coverage)\b", r"\bdropped calls?\b", r"\boutages?\b", r"\bovercharg", r"\bbilling error\b", r"\bcharged (?:me|us) twice\b", r"\bdoesn'?t work\b|\bdoes not work\b|\bnot working\b"), 1.0),
-    ("repeated", _rx(r"\b(?:third|3rd|fourth|4th|fifth|second|2nd) (?:time|one|outage|replacement|call|week|month|failure)\b", r"\b(?:again|yet again|every (?:day|week|month)|three times|3 times|twice)\b"), 1.0),
+    ("repeated", _rx(
+        r"\b(?:third|3rd|fourth|4th|fifth|second|2nd) (?:time|one|outage|replacement|call|week|month|failure)\b",
+        r"\b(?:again|yet again|yet another|every (?:day|week|month)|three times|3 times|twice|many (?:emails|calls|times))\b", r"\btired of\b",
+    ), 1.0),
     ("bad_service", _rx(r"\b(?:customer (?:service|support)|support (?:chat|team)|on hold)\b.*\b(?:useless|joke|terrible|awful|worst|hours|nothing|rude)\b", r"\b(?:useless|rude|hung up|no help|on hold for)\b"), 1.0),
     ("very_negative", _rx(r"\b(?:worst|terrible|awful|horrible|pathetic|disgusting|unacceptable|ridiculous|garbage|trash|crap|sucks|hate)\b", r"\bfed up\b", r"\bfurious\b", r"\bdisappointed\b"), 0.8),
 ]
@@ -106,6 +120,7 @@ AD_CUES = _rx(
 JUST_BOUGHT = _rx(r"\b(?:just|finally) (?:bought|ordered|got|pre-?ordered|signed up|purchased|picked up)\b", r"\b(?:bought|ordered|purchased) (?:a|an|my|the)\b")
 SWITCH_TO_TARGET = r"\b(?:switch(?:ed|ing)?|mov(?:ed|ing)|port(?:ed|ing)?(?: my number)?|go(?:ing)? back|went|leav(?:e|ing)\s+[\w@#&' -]{{1,40}}?)\s+(?:over\s+)?(?:from\s+[\w@#&' -]{{1,40}}?\s+)?(?:to|for)\s+(?:the\s+)?{target}\b"
 THRESHOLD = 1.5
+SHORT_TEXT = 280  # a post this short is about one thing: judged whole unless other brands are known to be in it
 
 
 @lru_cache(maxsize=1)
@@ -147,7 +162,7 @@ def classify_doc(
     """Judge the part of the text about the target: from each sentence that names it up to the next
     sentence that names another brand (the whole text when it is not named or not given)."""
     sentences = [s.text for s in doc.sents] if doc.has_annotation("SENT_START") else [doc.text]
-    if target or spans:
+    if (target or spans) and (other_spans or len(doc.text) > SHORT_TEXT):
         scoped = _sentences_about(doc, target, spans, other_spans)
         if scoped:
             sentences = scoped
@@ -185,7 +200,8 @@ def _judge(scope: str, full_text: str, target: str | None, sentiment: float | No
     zmot = _hits(ZMOT_CUES, scope)
     if zmot:
         weight = sum(w for _, w in zmot.values())
-        scores["zmot"] = weight * (1.0 if is_question or "intent_to_buy" in zmot or "shopping" in zmot else 0.4)
+        researching = is_question or any(cue in zmot for cue in ("intent_to_buy", "shopping", "comparison"))
+        scores["zmot"] = weight * (1.0 if researching else 0.4)
         evidence["zmot"] = list(zmot)
         if is_question:
             evidence["zmot"].append("question")
