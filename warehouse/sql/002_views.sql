@@ -61,7 +61,7 @@ SELECT * EXCLUDE (product) FROM v_target_mentions WHERE product = '*';
 -- competitors (only competitors that are themselves watched brands are counted).
 CREATE OR REPLACE VIEW v_zmot_picture AS
 WITH base AS (
-    SELECT day, brand, mentions, negative, positive, zmot, zmot_negative, lzmot, umot, avg_sentiment
+    SELECT day, brand, mentions, negative, positive, zmot, zmot_negative, lzmot, lzmot_negative, umot, umot_negative, avg_sentiment
     FROM daily_signals WHERE product = '*' AND source_kind = '*'
 ),
 competition AS (
@@ -75,6 +75,11 @@ SELECT
     b.day, b.brand,
     b.zmot AS research_mentions,
     b.zmot_negative AS research_negative,
+    b.zmot_negative / nullif(b.zmot, 0) AS research_negative_share,
+    b.lzmot AS lzmot_mentions,
+    b.lzmot_negative / nullif(b.lzmot, 0) AS lzmot_negative_share,
+    b.umot AS umot_mentions,
+    b.umot_negative / nullif(b.umot, 0) AS umot_negative_share,
     b.mentions,
     sum(b.positive) OVER w30 / nullif(sum(b.mentions) OVER w30, 0) AS seen_positive_share_30d,
     sum(b.negative) OVER w30 / nullif(sum(b.mentions) OVER w30, 0) AS seen_negative_share_30d,
