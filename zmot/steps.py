@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from connectors import rss
 from connectors.http import FetchError, FetchPolicy
 from connectors.records import ExtractResult, Reject, SourceState
 from nlp.brands import make_prefilter
@@ -231,9 +232,9 @@ def analysis_text(title: str | None, text: str) -> str:
 
 
 def _fetch(cfg: AppConfig, source: Source, state: SourceState, ctx: RunContext) -> ExtractResult:
-    from connectors import rss
-
-    brands = [b for b in cfg.brands.model_dump()["brands"] if not source.brands or b["name"] in source.brands]
+    """Read one source with its connector; its prefilter keeps the brands the source is limited to."""
+    wanted = {name.casefold() for name in source.brands}
+    brands = [b for b in catalog_for_nlp(cfg) if not wanted or b["name"].casefold() in wanted]
     policy = FetchPolicy(**cfg.sources.policy_for(source).model_dump())
     return rss.fetch_feed(
         source.name,
