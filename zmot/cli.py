@@ -122,7 +122,11 @@ def _demo(args: argparse.Namespace) -> int:
     env = airflow_environment(data_dir / "airflow", config_dir=config_dir, data_dir=data_dir, warehouse=warehouse)
     run_dag_locally(dates, env)
     print_summary(warehouse, sys.stdout)
-    print(f"\nWarehouse: {warehouse}\nTry:\n  zmot sql --warehouse {warehouse} \"{EXAMPLE_QUERY}\"")
+    emails = sorted((data_dir / "outbox").glob("*.eml"))
+    print(f"\nWarehouse: {warehouse}")
+    print(f"Alert emails: {len(emails)} in {data_dir / 'outbox'}" + "".join(f"\n  {e}" for e in emails))
+    command = sys.argv[0] if sys.argv and sys.argv[0].endswith("zmot") else "zmot"
+    print(f"Try:\n  {command} sql --warehouse {warehouse} \"{EXAMPLE_QUERY}\"")
     return 0
 
 
