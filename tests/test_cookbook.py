@@ -39,3 +39,27 @@ def test_the_demo_leaves_an_alert_email_in_the_outbox(demo_warehouse: Path) -> N
     emails = list((demo_warehouse.parent / "outbox").glob("*.eml"))
     assert len(emails) == 1
     assert b"Acme Mobile" in emails[0].read_bytes()
+
+
+def test_export_writes_every_table_as_parquet_partitioned_by_day(demo_warehouse: Path, tmp_path: Path, capsys) -> None:
+    import duckdb
+
+    assert main(["export", "--warehouse", str(demo_warehouse), "--out", str(tmp_path)]) == 0
+    assert sorted(p.name for p in (tmp_path / "mentions").iterdir())[0] == "published_day=2026-09-28"
+    con = duckdb.connect()
+    exported = con.execute(f"SELECT count(*) FROM read_parquet('{tmp_path}/mentions/*/*.parquet', hive_partitioning = true)").fetchall()
+    stored = run_query(demo_warehouse, "SELECT count(*) FROM mentions")[1]
+    assert exported == stored
+    assert (tmp_path / "brands.parquet").exists()
+    assert "daily_signals" in capsys.readouterr().out
+
+
+def test_sql_can_write_parquet_with_bound_parameters(demo_warehouse: Path, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "acme.parquet"
+    query = "SELECT day, negative FROM daily_signals WHERE brand = ? AND product = '*' AND source_kind = '*'"
+    assert main(["sql", "--warehouse", str(demo_warehouse), "--format", "parquet", "--output", str(out), "--param", "Acme Mobile", query]) == 0
+    table = pq.read_table(out)
+    assert table.column_names == ["day", "negative"] and table.num_rows > 30
+    assert main(["sql", "--warehouse", str(demo_warehouse), "--format", "parquet", query]) == 1  # no --output

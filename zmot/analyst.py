@@ -29,6 +29,22 @@ def run_query(warehouse: Path, sql: str, params: list[Any] | None = None) -> tup
         con.close()
 
 
+def query_to_parquet(warehouse: Path, sql: str, params: list[Any] | None, out: Path) -> int:
+    """Write a read-only query's result to a Parquet file; returns the number of rows."""
+    import pyarrow.parquet as pq
+
+    con = connect(warehouse, read_only=True)
+    try:
+        table = con.sql(sql, params=params or None).to_arrow_table()
+    except duckdb.Error as exc:
+        first_line = sql.strip().splitlines()[0] if sql.strip() else "(empty query)"
+        raise QueryError(f"{type(exc).__name__}: {exc}\n  in: {first_line[:200]}") from None
+    finally:
+        con.close()
+    pq.write_table(table, out)
+    return table.num_rows
+
+
 SUMMARY_QUERIES = {
     "Mentions per brand and source": """
         SELECT brand, source_kind, source_id, count(*) AS mentions,

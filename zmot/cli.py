@@ -24,6 +24,8 @@ EPILOG = """examples:
   zmot demo                                   run the real DAG over the bundled sample config
   zmot sql "SELECT brand, count(*) FROM v_brand_mentions GROUP BY brand"
   zmot sql --format csv "SELECT * FROM daily_signals" > signals.csv
+  zmot sql --format parquet --output signals.parquet "SELECT * FROM daily_signals"
+  zmot export --out exports/                  every table as Parquet, partitioned by day
   echo "I love my new phone" | zmot sentiment
   echo "Is the Acme Nova worth it?" | zmot moments
   zmot spikes counts.csv                      alerts a CSV of timestamp,value would have raised
@@ -69,10 +71,16 @@ def _parser() -> argparse.ArgumentParser:
 
     sql = sub.add_parser("sql", help="run a read-only SQL query on the warehouse")
     sql.add_argument("query", help="one SQL statement; tables: mentions, mention_nlp, mention_refs, daily_signals, ...")
-    sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    sql.add_argument("--format", choices=("table", "csv", "json", "parquet"), default="table")
+    sql.add_argument("--output", type=Path, default=None, help="file to write (required for --format parquet)")
     sql.add_argument("--param", action="append", default=[], help="a value for a ? placeholder, in order")
     sql.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default: $ZMOT_WAREHOUSE or data/zmot.duckdb)")
     sql.set_defaults(handler=_sql)
+
+    export = sub.add_parser("export", help="write every table to Parquet, partitioned by UTC day, for BI tools")
+    export.add_argument("--out", type=Path, required=True, help="folder to write (replaced table by table)")
+    export.add_argument("--warehouse", type=Path, default=None)
+    export.set_defaults(handler=_export)
 
     sentiment = sub.add_parser("sentiment", help="one text per line in, one JSON object per line out")
     sentiment.add_argument("file", nargs="?", type=Path, help="input file (default: standard input)")
@@ -157,11 +165,36 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _sql(args: argparse.Namespace) -> int:
-    from zmot.analyst import run_query
+    from zmot.analyst import query_to_parquet, run_query
     from zmot.tabular import write_rows
 
-    columns, rows = run_query(args.warehouse or default_warehouse(), args.query, args.param)
-    write_rows(sys.stdout, columns, rows, args.format)
+    warehouse = args.warehouse or default_warehouse()
+    if args.format == "parquet":
+        if args.output is None:
+            raise ValueError("--format parquet writes a file: add --output FILE.parquet")
+        count = query_to_parquet(warehouse, args.query, args.param, args.output)
+        print(f"{count} rows written to {args.output}", file=sys.stderr)
+        return 0
+    columns, rows = run_query(warehouse, args.query, args.param)
+    if args.output:
+        with args.output.open("w", encoding="utf-8", newline="") as out:
+            write_rows(out, columns, rows, args.format)
+    else:
+        write_rows(sys.stdout, columns, rows, args.format)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from warehouse.db import connect
+    from warehouse.export import export_parquet
+
+    con = connect(args.warehouse or default_warehouse(), read_only=True)
+    try:
+        written = export_parquet(con, args.out)
+    finally:
+        con.close()
+    for table, (target, count) in written.items():
+        print(f"{table:14} {count:>9} rows -> {target}")
     return 0
 
 
