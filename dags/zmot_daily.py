@@ -16,6 +16,7 @@ in the DuckDB warehouse in one transaction, and recompute the daily signals for 
 * **finish** — fails the run if any source failed, after everything that worked is stored.
 
 Paths come from the environment: `ZMOT_CONFIG_DIR`, `ZMOT_DATA_DIR`, `ZMOT_WAREHOUSE`.
+Trigger with conf `{"send_alerts": false}` (as `zmot backfill` does) to store alerts without emailing them.
 A run with logical date *D* takes mentions published up to *D* (the data interval's end), so a
 rerun or backfill of *D* sees the same slice of time.
 """
@@ -38,7 +39,10 @@ def _run_context():
 
     context = get_current_context()
     logical_date = context.get("logical_date") or context["dag_run"].run_after
-    return RunContext.for_date(logical_date, context.get("data_interval_end") or logical_date)
+    conf = context["dag_run"].conf or {}
+    return RunContext.for_date(
+        logical_date, context.get("data_interval_end") or logical_date, send_alerts=bool(conf.get("send_alerts", True))
+    )
 
 
 @dag(

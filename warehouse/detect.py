@@ -93,6 +93,7 @@ def detect_and_store(
     notify_after: datetime,
     per_product: bool = False,
     per_source_kind: bool = False,
+    suppress: str | None = None,
 ) -> list[str]:
     """Detect spikes on the touched days and insert new alerts; returns the ids of new ones.
 
@@ -114,7 +115,7 @@ def detect_and_store(
                 metric_rules = replace(rules, kind=spec.kind, direction=spec.direction, **_scale(spec.kind, rules))
                 points = daily_series(con, key, metric, first, last)
                 for spike in detect_spikes(points, metric_rules, evaluate_from=evaluate_from):
-                    if _insert(con, key, metric, spike, run_key, notify_after):
+                    if _insert(con, key, metric, spike, run_key, notify_after, suppress):
                         new_ids.append(alert_id(key, metric, spike.timestamp))
         con.execute("COMMIT")
     except BaseException:
@@ -131,9 +132,9 @@ def _scale(kind: str, rules: DetectorRules) -> dict[str, float]:
 
 
 def _insert(con: duckdb.DuckDBPyConnection, key: SeriesKey, metric: str, spike: Spike, run_key: str,
-            notify_after: datetime) -> bool:
-    suppressed = None
-    if spike.window_end < notify_after:
+            notify_after: datetime, suppress: str | None) -> bool:
+    suppressed = f"suppressed: {suppress}" if suppress else None
+    if suppressed is None and spike.window_end < notify_after:
         suppressed = f"suppressed: window ended before {notify_after:%Y-%m-%d}, detected late by run {run_key}"
     inserted = con.execute(
         """

@@ -50,7 +50,7 @@ def airflow_environment(airflow_home: Path, *, config_dir: Path, data_dir: Path,
     return env
 
 
-def run_dag_locally(dates: list[date], env: dict[str, str]) -> None:
+def run_dag_locally(dates: list[date], env: dict[str, str], *, send_alerts: bool = True) -> None:
     """Migrate the private metadata DB, then run the DAG for each date with dag.test()."""
     home = Path(env["AIRFLOW_HOME"])
     home.mkdir(parents=True, exist_ok=True)
@@ -59,7 +59,8 @@ def run_dag_locally(dates: list[date], env: dict[str, str]) -> None:
     )
     if migrate.returncode != 0:
         raise AirflowRunError(f"airflow db migrate failed in {home}:\n{migrate.stderr[-4000:]}")
-    run = subprocess.run([sys.executable, "-m", "zmot.dagrun", *[d.isoformat() for d in dates]], env=env)
+    flags = [] if send_alerts else ["--no-alerts"]
+    run = subprocess.run([sys.executable, "-m", "zmot.dagrun", *flags, *[d.isoformat() for d in dates]], env=env)
     if run.returncode != 0:
         raise AirflowRunError(
             f"some DAG runs did not succeed; task logs are under {home / 'logs'}"

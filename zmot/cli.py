@@ -31,6 +31,7 @@ EPILOG = """examples:
   zmot spikes counts.csv                      alerts a CSV of timestamp,value would have raised
   zmot check-config --config config/
   zmot run --date 2026-11-20 --config config/  run the DAG for one day without a scheduler
+  zmot backfill --start 2026-10-01 --end 2026-10-31 --config config/   fill history, no emails
 """
 
 
@@ -68,6 +69,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--until", type=date.fromisoformat, help="run every day from --date to this one")
     _paths(run)
     run.set_defaults(handler=_run)
+
+    backfill = sub.add_parser(
+        "backfill", help="run the DAG for every day of a past range; alerts are stored but not emailed unless asked",
+    )
+    backfill.add_argument("--start", type=date.fromisoformat, required=True, help="first logical date")
+    backfill.add_argument("--end", type=date.fromisoformat, required=True, help="last logical date")
+    backfill.add_argument("--send-alerts", action="store_true", help="email the alerts the backfill finds, too")
+    _paths(backfill)
+    backfill.set_defaults(handler=_backfill)
 
     sql = sub.add_parser("sql", help="run a read-only SQL query on the warehouse")
     sql.add_argument("query", help="one SQL statement; tables: mentions, mention_nlp, mention_refs, daily_signals, ...")
@@ -152,6 +162,14 @@ def _reset_demo_data(data_dir: Path, warehouse: Path) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    return _run_range(args, _date_range(args.date, args.until or args.date), send_alerts=True)
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    return _run_range(args, _date_range(args.start, args.end), send_alerts=args.send_alerts)
+
+
+def _run_range(args: argparse.Namespace, dates: list[date], *, send_alerts: bool) -> int:
     from zmot.airflow_env import airflow_environment, run_dag_locally
 
     config_dir = (args.config or default_config_dir()).resolve()
@@ -159,8 +177,8 @@ def _run(args: argparse.Namespace) -> int:
     data_dir = (args.data_dir or default_data_dir()).resolve()
     warehouse = (args.warehouse or default_warehouse(data_dir)).resolve()
     env = airflow_environment(data_dir / "airflow", config_dir=config_dir, data_dir=data_dir, warehouse=warehouse)
-    run_dag_locally(_date_range(args.date, args.until or args.date), env)
-    print(f"warehouse: {warehouse}")
+    run_dag_locally(dates, env, send_alerts=send_alerts)
+    print(f"warehouse: {warehouse}{'' if send_alerts else ' (alerts stored, not emailed)'}")
     return 0
 
 

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timezone
 DAG_ID = "zmot_daily"
 
 
-def run_dates(dates: list[date]) -> int:
+def run_dates(dates: list[date], *, send_alerts: bool = True) -> int:
     """Run the DAG once per date; returns how many runs did not succeed."""
     from airflow.dag_processing.dagbag import DagBag
 
@@ -29,7 +29,7 @@ def run_dates(dates: list[date]) -> int:
     for index, day in enumerate(dates, 1):
         logical = datetime.combine(day, time(0), tzinfo=timezone.utc)
         print(f"[{index}/{len(dates)}] {DAG_ID} for {day.isoformat()} ...", flush=True)
-        run = dag.test(logical_date=logical)
+        run = dag.test(logical_date=logical, run_conf={"send_alerts": send_alerts})
         state = str(getattr(run, "state", "unknown"))
         print(f"[{index}/{len(dates)}] {DAG_ID} for {day.isoformat()}: {state}", flush=True)
         failures += state != "success"
@@ -39,9 +39,10 @@ def run_dates(dates: list[date]) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("dates", nargs="+", type=date.fromisoformat)
+    parser.add_argument("--no-alerts", action="store_true", help="store alerts without emailing them (backfills)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("ZMOT_LOG_LEVEL", "WARNING"))
-    return 1 if run_dates(args.dates) else 0
+    return 1 if run_dates(args.dates, send_alerts=not args.no_alerts) else 0
 
 
 if __name__ == "__main__":

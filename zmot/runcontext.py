@@ -41,6 +41,7 @@ class RunContext:
     warehouse: Path
     logical_date: datetime
     interval_end: datetime
+    send_alerts: bool = True  # False for backfills: alerts are stored, nobody is emailed about the past
 
     @classmethod
     def for_date(
@@ -51,6 +52,7 @@ class RunContext:
         config_dir: Path | None = None,
         data_dir: Path | None = None,
         warehouse: Path | None = None,
+        send_alerts: bool = True,
     ) -> "RunContext":
         data_dir = (data_dir or default_data_dir()).resolve()
         return cls(
@@ -59,6 +61,7 @@ class RunContext:
             warehouse=(warehouse or default_warehouse(data_dir)).resolve(),
             logical_date=utc(logical_date),
             interval_end=utc(interval_end or logical_date),
+            send_alerts=send_alerts,
         )
 
     @property

@@ -185,6 +185,7 @@ def detect(ctx: RunContext, days_touched: list[str]) -> list[str]:
             days_touched=[date.fromisoformat(d) for d in days_touched], rules=detector_rules,
             history_days=rules.history_days, notify_after=notify_window(ctx.interval_end, rules.notify_max_age_days),
             per_product=rules.per_product, per_source_kind=rules.per_source_kind,
+            suppress=None if ctx.send_alerts else f"found by a backfill run ({ctx.run_key}) that was not asked to send alerts",
         )
     finally:
         con.close()
