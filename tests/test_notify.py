@@ -110,6 +110,17 @@ def test_alerts_found_late_are_stored_but_not_emailed(tmp_path: Path) -> None:
     assert delivery.startswith("suppressed: window ended before 2026-11-20")
 
 
+def test_a_deployment_can_point_the_example_config_at_its_mail_server(tmp_path: Path, monkeypatch) -> None:
+    con, days = _warehouse(tmp_path)
+    _detect(con, days)
+    with smtp_server() as (controller, mailbox):
+        monkeypatch.setenv("ZMOT_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("ZMOT_SMTP_PORT", str(controller.port))
+        monkeypatch.setenv("ZMOT_SMTP_SECURITY", "none")
+        assert notify_pending(con, _alerts_config(None), data_dir=tmp_path)["sent"] == 1
+    assert len(mailbox.messages) == 1 and not (tmp_path / "outbox").exists()
+
+
 def test_missing_smtp_credentials_are_named_and_secrets_never_shown(monkeypatch) -> None:
     cfg = AlertsConfig.model_validate({"smtp": {"host": "mail.example.com", "username_env": "ZMOT_T_USER", "password_env": "ZMOT_T_PASS"}})
     monkeypatch.setenv("ZMOT_T_USER", "alice")

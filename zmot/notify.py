@@ -27,6 +27,22 @@ class SmtpConfigError(ValueError):
     """SMTP is configured but its credentials cannot be found; names what is missing, never the secret."""
 
 
+SMTP_HOST_ENV = "ZMOT_SMTP_HOST"
+
+
+def smtp_settings(cfg: AlertsConfig) -> SmtpSettings | None:
+    """SMTP from alerts.yaml, else from ZMOT_SMTP_HOST/_PORT/_SECURITY (how a deployment points the
+    example config at its mail server, e.g. Mailpit in docker-compose), else none: use the outbox."""
+    if cfg.smtp is not None or not os.environ.get(SMTP_HOST_ENV):
+        return cfg.smtp
+    return SmtpSettings(
+        host=os.environ[SMTP_HOST_ENV], port=int(os.environ.get("ZMOT_SMTP_PORT", "587")),
+        security=os.environ.get("ZMOT_SMTP_SECURITY", "starttls"),
+        username_env="ZMOT_SMTP_USER" if os.environ.get("ZMOT_SMTP_USER") else None,
+        password_env="ZMOT_SMTP_PASSWORD" if os.environ.get("ZMOT_SMTP_PASSWORD") else None,
+    )
+
+
 def smtp_target(settings: SmtpSettings) -> SmtpTarget:
     """Host and credentials from the Airflow connection or the named environment variables."""
     if settings.airflow_conn_id:
@@ -69,7 +85,8 @@ def notify_pending(
     if not cfg.recipients:
         log.warning("%d alerts pending but alerts.yaml has no recipients; nothing sent", len(pending))
         return {"sent": 0, "deliveries": [], "pending": len(pending)}
-    target = smtp_target(cfg.smtp) if cfg.smtp else None
+    settings = smtp_settings(cfg)
+    target = smtp_target(settings) if settings else None
     outbox = Path(cfg.outbox_dir) if Path(cfg.outbox_dir).is_absolute() else data_dir / cfg.outbox_dir
     names = [c.strip() for c in _ALERT_COLUMNS.split(",")]
     groups: dict[tuple[str, datetime], list[dict[str, Any]]] = {}
