@@ -23,8 +23,7 @@ def run_query(warehouse: Path, sql: str, params: list[Any] | None = None) -> tup
         columns = [d[0] for d in result.description or []]
         return columns, result.fetchall()
     except duckdb.Error as exc:
-        first_line = sql.strip().splitlines()[0] if sql.strip() else "(empty query)"
-        raise QueryError(f"{type(exc).__name__}: {exc}\n  in: {first_line[:200]}") from None
+        raise _query_error(exc, sql) from None
     finally:
         con.close()
 
@@ -37,12 +36,16 @@ def query_to_parquet(warehouse: Path, sql: str, params: list[Any] | None, out: P
     try:
         table = con.sql(sql, params=params or None).to_arrow_table()
     except duckdb.Error as exc:
-        first_line = sql.strip().splitlines()[0] if sql.strip() else "(empty query)"
-        raise QueryError(f"{type(exc).__name__}: {exc}\n  in: {first_line[:200]}") from None
+        raise _query_error(exc, sql) from None
     finally:
         con.close()
     pq.write_table(table, out)
     return table.num_rows
+
+
+def _query_error(exc: duckdb.Error, sql: str) -> QueryError:
+    first_line = sql.strip().splitlines()[0] if sql.strip() else "(empty query)"
+    return QueryError(f"{type(exc).__name__}: {exc}\n  in: {first_line[:200]}")
 
 
 SUMMARY_QUERIES = {
