@@ -145,16 +145,16 @@ def _attempt(session: requests.Session, url: str, headers: dict[str, str], polic
         if response.status_code == 304:
             return FetchResponse(url, 304, b"", dict(response.headers), headers.get("If-None-Match"), headers.get("If-Modified-Since"))
         if response.status_code >= 400:
-            body = _read_capped(response, url, min(policy.max_bytes, EXCERPT_BYTES * 4), deadline, truncate=True)
+            body = read_capped(response, url, min(policy.max_bytes, EXCERPT_BYTES * 4), deadline, truncate=True)
             raise _status_error(response, url, body)
-        body = _read_capped(response, url, policy.max_bytes, deadline)
+        body = read_capped(response, url, policy.max_bytes, deadline)
         return FetchResponse(
             response.url or url, response.status_code, body, dict(response.headers),
             response.headers.get("ETag"), response.headers.get("Last-Modified"),
         )
 
 
-def _read_capped(response: requests.Response, url: str, limit: int, deadline: float, *, truncate: bool = False) -> bytes:
+def read_capped(response: requests.Response, url: str, limit: int, deadline: float, *, truncate: bool = False) -> bytes:
     """Read the decompressed body chunk by chunk, stopping at the cap (gzip bombs included) and the deadline."""
     declared = response.headers.get("Content-Length")
     if not truncate and declared and declared.isdigit() and int(declared) > limit and "gzip" not in response.headers.get("Content-Encoding", ""):

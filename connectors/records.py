@@ -123,3 +123,4 @@ class ExtractResult:
     requests: int = 0
     not_modified: bool = False
     held_back: int = 0  # entries newer than the run's interval end, left for a later run
+    retracted: list[str] = field(default_factory=list)  # mention ids the source says were deleted

@@ -32,6 +32,7 @@ class StagedRun:
     sources_ok: list[str]
     sources_failed: list[str]
     catalog: list[dict[str, Any]] = field(default_factory=list)  # brands as configured, for analyst views
+    retracted: list[str] = field(default_factory=list)  # mention ids their source says were deleted
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class LoadSummary:
     mentions_new: int
     mentions_updated: int
     rejects: int
+    mentions_retracted: int = 0
     days_touched: list[date] = field(default_factory=list)
 
 
@@ -102,17 +104,19 @@ def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
         "INSERT INTO mention_refs BY NAME SELECT r.* FROM read_parquet(?) r JOIN changed USING (mention_id)",
         [str(staged.refs_file)],
     )
-    days = [
-        row[0]
-        for row in con.execute(
-            """
-            SELECT DISTINCT d FROM (
-                SELECT i.published_at::DATE AS d FROM incoming i JOIN changed USING (mention_id)
+    retracted_days = _retract(con, staged.retracted)
+    days = sorted(
+        {
+            row[0]
+            for row in con.execute(
+                """
+                SELECT i.published_at::DATE FROM incoming i JOIN changed USING (mention_id)
                 UNION ALL SELECT old_day FROM changed WHERE old_day IS NOT NULL
-            ) ORDER BY d
-            """
-        ).fetchall()
-    ]
+                """
+            ).fetchall()
+        }
+        | set(retracted_days)
+    )
     for state in staged.states:
         con.execute(
             "INSERT INTO source_state VALUES (?, ?, ?, ?) ON CONFLICT (source_id) DO UPDATE SET "
@@ -137,7 +141,7 @@ def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
                 reject.stage, reject.reason, reject.message, reject.url, reject.payload_excerpt,
             ],
         )
-    summary = LoadSummary(staged.run_key, counts[0], counts[1], len(staged.rejects), days)
+    summary = LoadSummary(staged.run_key, counts[0], counts[1], len(staged.rejects), len(retracted_days), days)
     con.execute(
         "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -147,6 +151,22 @@ def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
         ],
     )
     return summary
+
+
+def _retract(con: duckdb.DuckDBPyConnection, mention_ids: list[str]) -> list[date]:
+    """Forget mentions their authors deleted; returns the days whose signals must be recomputed."""
+    if not mention_ids:
+        return []
+    con.execute("CREATE OR REPLACE TEMP TABLE retracted AS SELECT unnest(?::VARCHAR[]) AS mention_id", [mention_ids])
+    days = [
+        row[0]
+        for row in con.execute(
+            "SELECT published_day FROM mentions WHERE mention_id IN (SELECT mention_id FROM retracted)"
+        ).fetchall()
+    ]
+    for table in ("mention_refs", "mention_nlp", "mentions"):
+        con.execute(f"DELETE FROM {table} WHERE mention_id IN (SELECT mention_id FROM retracted)")
+    return days
 
 
 def _reject_id(run_key: str, reject: Reject) -> str:

@@ -139,7 +139,8 @@ def _demo(args: argparse.Namespace) -> int:
           f"{dates[0]} .. {dates[-1]} (the first run backfills the sample history)", flush=True)
     env = airflow_environment(data_dir / "airflow", config_dir=config_dir, data_dir=data_dir, warehouse=warehouse)
     env.pop("ZMOT_SMTP_HOST", None)  # the demo is offline: its emails go to the outbox
-    run_dag_locally(dates, env)
+    with _demo_reddit(config_dir, env):
+        run_dag_locally(dates, env)
     print_summary(warehouse, sys.stdout)
     emails = sorted((data_dir / "outbox").glob("*.eml"))
     print(f"\nWarehouse: {warehouse}")
@@ -147,6 +148,27 @@ def _demo(args: argparse.Namespace) -> int:
     command = sys.argv[0] if sys.argv and sys.argv[0].endswith("zmot") else "zmot"
     print(f"Try:\n  {command} sql --warehouse {warehouse} \"{EXAMPLE_QUERY}\"")
     return 0
+
+
+@contextmanager
+def _demo_reddit(config_dir: Path, env: dict[str, str]) -> Iterator[None]:
+    """Serve the sample's recorded Reddit responses on loopback and point the Reddit connector at them."""
+    cassettes = sorted((config_dir / "reddit").glob("*.cassette.json"))
+    if not cassettes:
+        yield
+        return
+    from connectors import reddit
+    from connectors.replay import ReplayServer
+
+    with ReplayServer() as replay:
+        replay.add_cassettes(cassettes)
+        env.update({
+            reddit.ENV_OAUTH_URL: replay.url, reddit.ENV_REDDIT_URL: replay.url,
+            reddit.ENV_CLIENT_ID: "zmot-demo", reddit.ENV_CLIENT_SECRET: "zmot-demo-not-a-secret",
+            reddit.ENV_USER_AGENT: "python:zmot-monitor-demo:0.1 (offline replay)",
+        })
+        print(f"  Reddit: replaying {len(cassettes)} recorded cassette(s) on {replay.url}", flush=True)
+        yield
 
 
 def _reset_demo_data(data_dir: Path, warehouse: Path) -> None:
@@ -260,7 +282,7 @@ def _check_config(args: argparse.Namespace) -> int:
         print(f"  brand {brand.name}: {len(brand.terms)} names, {len(brand.products)} products, "
               f"{len(brand.exclusions)} exclusions")
     for source in cfg.sources.sources:
-        print(f"  source {source.name} ({source.kind}{'' if source.enabled else ', disabled'}): {source.url}")
+        print(f"  source {source.name} ({source.kind}{'' if source.enabled else ', disabled'}): {source.describe()}")
     print(f"  alerts to {', '.join(cfg.alerts.recipients) or 'nobody yet'} via "
           f"{'SMTP ' + cfg.alerts.smtp.host if cfg.alerts.smtp else 'outbox ' + cfg.alerts.outbox_dir}")
     return 0

@@ -96,6 +96,8 @@ class BrandCatalog(_Model):
 
 # --- sources.yaml ------------------------------------------------------------------------
 
+SUBREDDIT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$"
+
 
 class HttpPolicy(_Model):
     user_agent: str = "ZMOT-Monitor/0.1 (social listening; +https://github.com/zmot-monitor/zmot-monitor)"
@@ -117,6 +119,9 @@ class RssSource(_Model):
     backfill_days: int = Field(default=30, ge=0, le=3650)
     http: HttpPolicy | None = None
 
+    def describe(self) -> str:
+        return self.url
+
     @field_validator("url")
     @classmethod
     def _url_scheme(cls, url: str) -> str:
@@ -125,7 +130,49 @@ class RssSource(_Model):
         return url
 
 
-Source = Annotated[RssSource, Field(discriminator="kind")]
+class RedditSearch(_Model):
+    query: str = Field(min_length=1, max_length=512, description='Reddit search syntax, e.g. "Acme Mobile" or acme AND (x1 OR x2).')
+    subreddit: str = Field(default="all", pattern=SUBREDDIT_PATTERN)
+
+
+class RedditSource(_Model):
+    """Posts and comments from watched subreddits and searches; credentials come from the environment."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    kind: Literal["reddit"]
+    enabled: bool = True
+    brands: list[str] = Field(
+        default_factory=list, description="Only keep mentions of these brands; empty means all."
+    )
+    subreddits: list[Annotated[str, Field(pattern=SUBREDDIT_PATTERN)]] = Field(
+        default_factory=list, description="Every new post (and comment) here that names a brand is kept."
+    )
+    searches: list[RedditSearch] = Field(default_factory=list)
+    include_comments: bool = Field(default=True, description="Also read new comments in the watched subreddits.")
+    thread_comments: bool = Field(default=True, description="Read the comment trees of threads the searches find.")
+    max_threads: int = Field(default=25, ge=0, le=1000)
+    max_more: int = Field(default=10, ge=0, le=1000, description="'load more comments' expansions per thread.")
+    max_requests: int = Field(default=200, ge=1, le=10_000)
+    max_items: int = Field(default=5000, ge=1, le=1_000_000)
+    pseudonymise_authors: bool = False
+    connection_id: str | None = Field(
+        default="reddit_default", description="Airflow connection to read credentials from when ZMOT_REDDIT_* are unset."
+    )
+    backfill_days: int = Field(default=7, ge=0, le=365)
+    http: HttpPolicy | None = None
+
+    def describe(self) -> str:
+        watched = [f"r/{name}" for name in self.subreddits] + [f"search {s.query!r} in r/{s.subreddit}" for s in self.searches]
+        return ", ".join(watched)
+
+    @model_validator(mode="after")
+    def _reads_something(self) -> "RedditSource":
+        if not self.subreddits and not self.searches:
+            raise ValueError("a reddit source needs at least one of 'subreddits' or 'searches'")
+        return self
+
+
+Source = Annotated[RssSource | RedditSource, Field(discriminator="kind")]
 
 
 class SourcesConfig(_Model):

@@ -81,6 +81,7 @@ class SourceOutcome:
     requests: int = 0
     not_modified: bool = False
     held_back: int = 0
+    retracted: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -94,6 +95,7 @@ class SourceOutcome:
                 "requests": self.requests,
                 "not_modified": self.not_modified,
                 "held_back": self.held_back,
+                "retracted": self.retracted,
             },
             ensure_ascii=False,
             indent=1,

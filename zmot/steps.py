@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from connectors import rss
+from connectors import reddit, rss
 from connectors.http import FetchError, FetchPolicy
 from connectors.records import ExtractResult, Reject, SourceState
 from nlp.brands import make_prefilter
@@ -24,7 +24,7 @@ from warehouse.load import StagedRun, load_run
 from warehouse.signals import recompute_signals
 from warehouse.spikes import DetectorRules
 from zmot import staging
-from zmot.config import AppConfig, Source, load_config
+from zmot.config import AppConfig, RedditSource, Source, load_config
 from zmot.notify import notify_pending, notify_window
 from zmot.runcontext import RunContext
 
@@ -66,7 +66,7 @@ def extract(ctx: RunContext, source_name: str) -> dict[str, Any]:
         out_outcome,
         staging.SourceOutcome(
             source.name, source.kind, True, result.state, result.rejects, len(result.mentions),
-            result.requests, result.not_modified, result.held_back,
+            result.requests, result.not_modified, result.held_back, result.retracted,
         ),
     )
     log.info(
@@ -139,6 +139,7 @@ def load(ctx: RunContext) -> dict[str, Any]:
         sources_ok=[o.source_id for o in ok],
         sources_failed=[o.source_id for o in outcomes if not o.ok],
         catalog=catalog_for_nlp(cfg),
+        retracted=[m for o in ok for m in o.retracted],
     )
     con = connect(ctx.warehouse)
     try:
@@ -237,16 +238,23 @@ def _fetch(cfg: AppConfig, source: Source, state: SourceState, ctx: RunContext) 
     wanted = {name.casefold() for name in source.brands}
     brands = [b for b in catalog_for_nlp(cfg) if not wanted or b["name"].casefold() in wanted]
     policy = FetchPolicy(**cfg.sources.policy_for(source).model_dump())
-    return rss.fetch_feed(
-        source.name,
-        source.url,
-        state=state,
-        policy=policy,
-        keep=make_prefilter(brands),
-        interval_end=ctx.interval_end,
-        backfill_start=ctx.backfill_start(source.backfill_days),
-        fetched_at=datetime.now(timezone.utc),
-    )
+    window = {
+        "interval_end": ctx.interval_end,
+        "backfill_start": ctx.backfill_start(source.backfill_days),
+        "fetched_at": datetime.now(timezone.utc),
+    }
+    if isinstance(source, RedditSource):
+        credentials = reddit.resolve_credentials(source.connection_id, default_user_agent=policy.user_agent)
+        plan = reddit.RedditPlan(
+            subreddits=source.subreddits, searches=[(s.query, s.subreddit) for s in source.searches],
+            include_comments=source.include_comments, thread_comments=source.thread_comments,
+            max_threads=source.max_threads, max_more=source.max_more, max_requests=source.max_requests,
+            max_items=source.max_items, pseudonymise_authors=source.pseudonymise_authors,
+        )
+        return reddit.fetch_reddit(
+            source.name, plan, state=state, credentials=credentials, policy=policy, keep=make_prefilter(brands), **window
+        )
+    return rss.fetch_feed(source.name, source.url, state=state, policy=policy, keep=make_prefilter(brands), **window)
 
 
 def _stored_state(ctx: RunContext, source: Source) -> SourceState:

@@ -1,0 +1,517 @@
+"""Reddit through praw: new posts and comments in watched subreddits, and searches, incrementally.
+
+Every listing is read newest first and paging stops at the stream's cursor (the newest created
+time already stored), so a daily run costs a handful of requests. Each stream (`r/x/new`,
+`r/x/comments`, `search:...`) keeps its own cursor in the source state, written in the same
+transaction as its mentions. Requests go through praw (its OAuth and its rate limiter, which
+reads Reddit's `X-Ratelimit-*` headers); a metered requests session under it counts requests,
+enforces the per-run cap and caps the size of each body. 429 and 5xx are retried with backoff
+honouring `Retry-After`; when retries run out the whole source fails and its cursors stay put.
+
+Deleted and removed items are never stored; when one we stored earlier comes back deleted, its
+mention id is returned in `retracted` so the warehouse forgets it too (Reddit's terms ask for that).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import praw
+import prawcore
+import requests
+
+from connectors.http import FetchError, FetchPolicy, TerminalFetchError, TransientFetchError, read_capped, retry_after_seconds
+from connectors.records import ExtractResult, Mention, Reject, SourceState, stable_mention_id, utc
+
+log = logging.getLogger(__name__)
+
+SOURCE_KIND = "reddit"
+REDDIT_WEB = "https://www.reddit.com"
+PAGE_SIZE = 100
+RAW_LIMIT = 20_000
+GONE_TEXT = {"[deleted]", "[removed]"}
+ENV_CLIENT_ID = "ZMOT_REDDIT_CLIENT_ID"
+ENV_CLIENT_SECRET = "ZMOT_REDDIT_CLIENT_SECRET"
+ENV_USER_AGENT = "ZMOT_REDDIT_USER_AGENT"
+ENV_OAUTH_URL = "ZMOT_REDDIT_OAUTH_URL"
+ENV_REDDIT_URL = "ZMOT_REDDIT_URL"
+ENV_AUTHOR_SALT = "ZMOT_AUTHOR_SALT"
+
+
+class RedditCredentialsError(TerminalFetchError):
+    """Credentials are missing or refused; the message names what, never the secret."""
+
+
+class RequestCapReached(Exception):
+    """The per-run request budget is spent."""
+
+
+@dataclass(frozen=True)
+class RedditCredentials:
+    client_id: str
+    client_secret: str = field(repr=False)
+    user_agent: str
+
+
+@dataclass(frozen=True)
+class RedditEndpoints:
+    """Where praw talks to; tests and the demo point these at a loopback replay server."""
+
+    oauth_url: str = "https://oauth.reddit.com"
+    reddit_url: str = "https://www.reddit.com"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "RedditEndpoints":
+        env = os.environ if env is None else env
+        return cls(
+            oauth_url=env.get(ENV_OAUTH_URL) or cls.oauth_url,
+            reddit_url=env.get(ENV_REDDIT_URL) or cls.reddit_url,
+        )
+
+
+@dataclass(frozen=True)
+class RedditPlan:
+    """What one configured Reddit source reads, and its budget."""
+
+    subreddits: list[str] = field(default_factory=list)
+    searches: list[tuple[str, str]] = field(default_factory=list)  # (query, subreddit or "all")
+    include_comments: bool = True
+    thread_comments: bool = True
+    max_threads: int = 25
+    max_more: int = 10
+    max_requests: int = 200
+    max_items: int = 5000
+    pseudonymise_authors: bool = False
+
+
+def resolve_credentials(
+    connection_id: str | None, *, default_user_agent: str, env: Mapping[str, str] | None = None
+) -> RedditCredentials:
+    """Credentials from ZMOT_REDDIT_* environment variables, else from the named Airflow connection.
+
+    The Airflow connection holds the client id as login and the secret as password; its extra may
+    carry `user_agent`.
+    """
+    env = os.environ if env is None else env
+    client_id, secret, agent = env.get(ENV_CLIENT_ID), env.get(ENV_CLIENT_SECRET), env.get(ENV_USER_AGENT)
+    if not (client_id and secret) and connection_id:
+        conn = _airflow_connection(connection_id)
+        if conn is not None:
+            client_id = client_id or conn.login
+            secret = secret or conn.password
+            agent = agent or (conn.extra_dejson or {}).get("user_agent")
+    missing = [name for name, value in ((ENV_CLIENT_ID, client_id), (ENV_CLIENT_SECRET, secret)) if not value]
+    if missing:
+        where = f" or the Airflow connection {connection_id!r} (login = client id, password = secret)" if connection_id else ""
+        raise RedditCredentialsError(
+            "credentials_missing", REDDIT_WEB,
+            f"Reddit credentials missing: set {' and '.join(missing)}{where}; "
+            "create a 'script' or read-only app at https://www.reddit.com/prefs/apps",
+        )
+    return RedditCredentials(str(client_id), str(secret), agent or default_user_agent)
+
+
+def fetch_reddit(
+    source_id: str,
+    plan: RedditPlan,
+    *,
+    state: SourceState,
+    credentials: RedditCredentials,
+    policy: FetchPolicy,
+    keep: Callable[[str], bool],
+    interval_end: datetime,
+    backfill_start: datetime,
+    fetched_at: datetime,
+    endpoints: RedditEndpoints | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ExtractResult:
+    """Read every stream of one source; a transient failure that outlasts the retries fails the source."""
+    reader = _Reader(source_id, plan, credentials, policy, endpoints or RedditEndpoints.from_env(), sleep)
+    run = _Run(source_id, plan, state, keep, utc(interval_end), utc(backfill_start), utc(fetched_at))
+    try:
+        for stream, path, params in _listing_streams(plan):
+            run.read_listing(reader, stream, path, params)
+            if run.full:
+                break
+        if plan.thread_comments and not run.full:
+            run.read_threads(reader)
+    except RequestCapReached:
+        run.reject("request_cap", f"stopped after {plan.max_requests} requests (sources.yaml max_requests); "
+                   "the streams not finished resume from their old cursors next run")
+    finally:
+        reader.close()
+    log.info("reddit %s: %d mentions, %d retracted, %d requests", source_id, len(run.mentions), len(run.retracted), reader.requests)
+    return ExtractResult(
+        source_id=source_id, source_kind=SOURCE_KIND, mentions=list(run.mentions.values()),
+        state=run.next_state(), rejects=run.rejects, requests=reader.requests, held_back=run.held_back,
+        retracted=sorted(run.retracted),
+    )
+
+
+def thing_to_mention(
+    thing: dict[str, Any], *, source_id: str, fetched_at: datetime, thread_title: str | None = None,
+    pseudonymise: bool = False, stream: str = "",
+) -> Mention | None:
+    """Map a t3 (post) or t1 (comment) to a mention; None for deleted or removed items."""
+    kind, data = thing.get("kind"), thing.get("data") or {}
+    if kind not in ("t1", "t3") or not data.get("name") or data.get("created_utc") is None:
+        return None
+    if _is_gone(kind, data):
+        return None
+    author = data.get("author")
+    author = None if not author or author == "[deleted]" else (pseudonym(author) if pseudonymise else author)
+    permalink = data.get("permalink") or _permalink(kind, data)
+    metadata: dict[str, Any] = {
+        "kind": "post" if kind == "t3" else "comment",
+        "subreddit": data.get("subreddit"),
+        "score": data.get("score"),
+        "permalink": REDDIT_WEB + permalink if permalink.startswith("/") else permalink or None,
+        "thread_id": data["name"] if kind == "t3" else data.get("link_id"),
+        "parent_id": data.get("parent_id"),
+        "edited": bool(data.get("edited")),
+        "stream": stream,
+    }
+    if kind == "t3":
+        title, text = data.get("title") or "", data.get("selftext") or ""
+        metadata["num_comments"] = data.get("num_comments")
+        if data.get("crosspost_parent"):
+            metadata["crosspost_of"] = data["crosspost_parent"]
+            parents = data.get("crosspost_parent_list") or []
+            if not text and parents:
+                text = parents[0].get("selftext") or ""
+        if not data.get("is_self", True) and data.get("url"):
+            metadata["link_url"] = data["url"]
+    else:
+        title, text = data.get("link_title") or thread_title, data.get("body") or ""
+    return Mention(
+        source_kind=SOURCE_KIND, source_id=source_id, native_id=data["name"],
+        url=metadata["permalink"], author=author, title=title or None, text=text,
+        published_at=datetime.fromtimestamp(float(data["created_utc"]), tz=timezone.utc),
+        fetched_at=fetched_at, metadata=metadata, raw=_raw(data),
+    )
+
+
+def pseudonym(author: str) -> str:
+    """A stable stand-in for a username, salted by ZMOT_AUTHOR_SALT when it is set."""
+    salt = os.environ.get(ENV_AUTHOR_SALT, "")
+    return "u:" + hashlib.sha256(f"{salt}\x1f{author}".encode("utf-8")).hexdigest()[:16]
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+class _MeteredSession(requests.Session):
+    """Counts every HTTP request praw makes, stops at the budget, and caps each body's size."""
+
+    def __init__(self, max_requests: int, max_bytes: int, timeout: float) -> None:
+        super().__init__()
+        self.max_requests, self.max_bytes, self.timeout = max_requests, max_bytes, timeout
+        self.count = 0
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if self.count >= self.max_requests:
+            raise RequestCapReached(url)
+        self.count += 1
+        kwargs["stream"] = True
+        response = super().request(method, url, *args, **kwargs)
+        deadline = time.monotonic() + self.timeout * 3
+        response._content = read_capped(response, url, self.max_bytes, deadline)  # noqa: SLF001 - requests' own cache
+        return response
+
+
+class _Reader:
+    """praw plus our retry policy; returns raw JSON so nothing lazily fetches behind our back."""
+
+    def __init__(
+        self, source_id: str, plan: RedditPlan, credentials: RedditCredentials, policy: FetchPolicy,
+        endpoints: RedditEndpoints, sleep: Callable[[float], None],
+    ) -> None:
+        self.source_id, self.policy, self.sleep = source_id, policy, sleep
+        self.session = _MeteredSession(plan.max_requests, policy.max_bytes, policy.timeout_seconds)
+        self.reddit = praw.Reddit(
+            client_id=credentials.client_id, client_secret=credentials.client_secret,
+            user_agent=credentials.user_agent, oauth_url=endpoints.oauth_url, reddit_url=endpoints.reddit_url,
+            timeout=int(max(1, policy.timeout_seconds)), check_for_updates=False, check_for_async=False,
+            requestor_kwargs={"session": self.session},
+        )
+        self.reddit.read_only = True
+
+    @property
+    def requests(self) -> int:
+        return self.session.count
+
+    def close(self) -> None:
+        self.session.close()
+
+    def get(self, path: str, params: dict[str, Any] | None = None, *, data: dict[str, Any] | None = None) -> Any:
+        """One API call, retried on 429/5xx/network errors, honouring Retry-After."""
+        method = "POST" if data is not None else "GET"
+        url = self.reddit.config.oauth_url + path
+        for attempt in range(self.policy.max_retries + 1):
+            try:
+                return self.reddit.request(method=method, path=path, params=params, data=data)
+            except prawcore.TooManyRequests as exc:
+                reason, wait = "http_429", retry_after_seconds(exc.response.headers)
+                detail = "rate limited by Reddit (429)"
+            except prawcore.ServerError as exc:
+                reason, wait = f"http_{exc.response.status_code}", retry_after_seconds(exc.response.headers)
+                detail = f"Reddit answered {exc.response.status_code}"
+            except prawcore.ResponseException as exc:
+                status = exc.response.status_code
+                if status == 401 or "access_token" in (exc.response.url or ""):
+                    raise RedditCredentialsError(
+                        "credentials_rejected", url,
+                        f"Reddit refused the credentials ({status}); check {ENV_CLIENT_ID}/{ENV_CLIENT_SECRET}",
+                    ) from None
+                raise
+            except prawcore.OAuthException as exc:
+                raise RedditCredentialsError(
+                    "credentials_rejected", url, f"Reddit refused the credentials ({exc.error}); check {ENV_CLIENT_ID}/{ENV_CLIENT_SECRET}",
+                ) from None
+            except prawcore.RequestException as exc:
+                original = exc.original_exception
+                if isinstance(original, (RequestCapReached, FetchError)):
+                    raise original from None
+                reason, wait, detail = "network", None, f"network error: {type(original).__name__}"
+            if attempt == self.policy.max_retries:
+                raise TransientFetchError(reason, url, f"{detail}; gave up after {attempt + 1} attempts")
+            backoff = self.policy.backoff_seconds * 2**attempt
+            delay = min(max(wait or 0.0, backoff), self.policy.max_retry_after_seconds)
+            log.warning("reddit %s: %s on %s; retrying in %.1fs", self.source_id, detail, path, delay)
+            self.sleep(delay)
+        raise AssertionError("unreachable")
+
+
+def _listing_streams(plan: RedditPlan) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for subreddit in plan.subreddits:
+        yield f"r/{subreddit}/new", f"/r/{subreddit}/new", {}
+        if plan.include_comments:
+            yield f"r/{subreddit}/comments", f"/r/{subreddit}/comments", {}
+    for query, subreddit in plan.searches:
+        params = {"q": query, "sort": "new", "t": "all", "restrict_sr": subreddit.casefold() != "all"}
+        yield f"search:r/{subreddit}:{query}", f"/r/{subreddit}/search", params
+
+
+class _Run:
+    """One source's run: what it kept, where each stream's cursor moves, what it rejected."""
+
+    def __init__(
+        self, source_id: str, plan: RedditPlan, state: SourceState, keep: Callable[[str], bool],
+        interval_end: datetime, backfill_start: datetime, fetched_at: datetime,
+    ) -> None:
+        self.source_id, self.plan, self.state, self.keep = source_id, plan, state, keep
+        self.interval_end, self.backfill_start, self.fetched_at = interval_end, backfill_start, fetched_at
+        self.mentions: dict[str, Mention] = {}
+        self.retracted: set[str] = set()
+        self.rejects: list[Reject] = []
+        self.cursors: dict[str, float] = {}
+        self.new_threads: dict[str, str] = {}  # thread id36 -> title, from search hits
+        self.held_back = 0
+        self.seen = 0
+
+    @property
+    def full(self) -> bool:
+        return len(self.mentions) >= self.plan.max_items
+
+    def reject(self, reason: str, message: str, url: str | None = None, excerpt: str = "") -> None:
+        self.rejects.append(Reject(self.source_id, SOURCE_KIND, "extract", reason, message, url, excerpt))
+
+    def read_listing(self, reader: _Reader, stream: str, path: str, params: dict[str, Any]) -> None:
+        """Page newest first until the cursor (or the backfill start) is reached."""
+        floor = self._floor(stream)
+        after: str | None = None
+        newest: float | None = None
+        while True:
+            try:
+                page = reader.get(path, {**params, "limit": PAGE_SIZE, **({"after": after} if after else {})})
+            except (prawcore.Forbidden, prawcore.NotFound, prawcore.Redirect, prawcore.BadRequest) as exc:
+                self._refused(stream, reader.reddit.config.oauth_url + path, exc, what="subreddit")
+                return
+            children, after = _listing(page)
+            reached_floor = False
+            for thing in children:
+                created = (thing.get("data") or {}).get("created_utc")
+                if created is None:
+                    continue
+                if created < floor:
+                    reached_floor = True
+                    break
+                if created > self.interval_end.timestamp():
+                    self.held_back += 1
+                    continue
+                newest = created if newest is None else max(newest, created)
+                self._take(thing, stream)
+                if thing.get("kind") == "t3" and stream.startswith("search:") and not thing["data"].get("crosspost_parent"):
+                    self.new_threads.setdefault(thing["data"]["id"], thing["data"].get("title") or "")
+                if self.full:
+                    self.reject("item_cap", f"{stream}: stopped at max_items={self.plan.max_items}; older items were skipped")
+                    break
+            if reached_floor or not after or self.full:
+                break
+        if newest is not None:
+            self.cursors[stream] = max(newest, self._stored_cursor(stream) or newest)
+
+    def read_threads(self, reader: _Reader) -> None:
+        """Comment trees of threads the searches found this run, expanding 'load more' up to max_more."""
+        for count, (thread, title) in enumerate(self.new_threads.items()):
+            if count >= self.plan.max_threads:
+                self.reject("thread_cap", f"{len(self.new_threads) - count} search threads over max_threads={self.plan.max_threads} "
+                            "were not expanded; their posts are stored")
+                return
+            try:
+                tree = reader.get(f"/comments/{thread}", {"limit": 500, "sort": "new"})
+            except (prawcore.Forbidden, prawcore.NotFound, prawcore.Redirect) as exc:
+                self._refused(f"thread {thread}", reader.reddit.config.oauth_url + f"/comments/{thread}", exc, what="thread")
+                continue
+            comments, more = _flatten_tree(tree[1] if isinstance(tree, list) and len(tree) > 1 else {})
+            expansions = 0
+            while more and expansions < self.plan.max_more:
+                stub = more.pop(0)
+                expansions += 1
+                found, extra = self._expand(reader, thread, stub)
+                comments.extend(found)
+                more.extend(extra)
+            for thing in comments:
+                created = thing["data"].get("created_utc") or 0
+                if self.backfill_start.timestamp() <= created <= self.interval_end.timestamp():
+                    self._take(thing, f"thread:{thread}", thread_title=title)
+                if self.full:
+                    return
+
+    def next_state(self) -> SourceState:
+        extra = dict(self.state.extra)
+        for stream, cursor in self.cursors.items():
+            extra[f"cursor:{stream}"] = cursor
+        cursors = [v for k, v in extra.items() if k.startswith("cursor:") and isinstance(v, (int, float))]
+        watermark = datetime.fromtimestamp(max(cursors), tz=timezone.utc) if cursors else self.state.watermark
+        return SourceState(self.source_id, SOURCE_KIND, watermark=watermark, extra=extra)
+
+    def _expand(self, reader: _Reader, thread: str, stub: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        children = stub.get("children") or []
+        if children:
+            data = {"api_type": "json", "children": ",".join(children), "link_id": f"t3_{thread}", "sort": "new"}
+            answer = reader.get("/api/morechildren", data=data)
+            things = (((answer or {}).get("json") or {}).get("data") or {}).get("things") or []
+            found = [t for t in things if t.get("kind") == "t1"]
+            return found, [t["data"] for t in things if t.get("kind") == "more"]
+        parent = (stub.get("parent_id") or "").partition("_")[2]
+        if not parent:
+            return [], []
+        tree = reader.get(f"/comments/{thread}/_/{parent}", {"limit": 500, "sort": "new"})
+        return _flatten_tree(tree[1] if isinstance(tree, list) and len(tree) > 1 else {})
+
+    def _take(self, thing: dict[str, Any], stream: str, thread_title: str | None = None) -> None:
+        self.seen += 1
+        data = thing.get("data") or {}
+        if _is_gone(thing.get("kind"), data):
+            if data.get("name"):
+                self.retracted.add(stable_mention_id(SOURCE_KIND, data["name"]))
+            return
+        mention = thing_to_mention(
+            thing, source_id=self.source_id, fetched_at=self.fetched_at, thread_title=thread_title,
+            pseudonymise=self.plan.pseudonymise_authors, stream=stream,
+        )
+        if mention is None or mention.native_id in self.mentions:
+            return
+        if self.keep(f"{mention.title or ''}\n{mention.text}"):
+            self.mentions[mention.native_id] = mention
+
+    def _floor(self, stream: str) -> float:
+        stored = self._stored_cursor(stream)
+        return stored if stored is not None else self.backfill_start.timestamp()
+
+    def _stored_cursor(self, stream: str) -> float | None:
+        value = self.state.extra.get(f"cursor:{stream}")
+        return float(value) if isinstance(value, (int, float)) else None
+
+    def _refused(self, stream: str, url: str, exc: prawcore.PrawcoreException, *, what: str) -> None:
+        """A private, quarantined, banned or missing subreddit is a reject for this stream, not a failed source."""
+        response = getattr(exc, "response", None)
+        status = getattr(response, "status_code", None)
+        reason_text = ""
+        try:
+            reason_text = str((response.json() or {}).get("reason") or "") if response is not None else ""
+        except ValueError:
+            pass
+        if isinstance(exc, prawcore.Redirect):
+            reason, said = f"{what}_missing", "does not exist (Reddit redirected to a search)"
+        elif status == 404 and not reason_text:
+            reason, said = f"{what}_missing", "does not exist (404)"
+        elif reason_text == "banned":
+            reason, said = f"{what}_banned", "is banned"
+        elif reason_text in {"private", "quarantined", "gold_only"}:
+            reason, said = f"{what}_{reason_text}", f"is {reason_text.replace('_', ' ')}; we do not log in to read it"
+        else:
+            reason, said = f"http_{status}" if status else "refused", f"was refused ({status})"
+        self.reject(reason, f"{stream} {said}; skipped, the other streams go on", url)
+
+
+def _permalink(kind: str, data: dict[str, Any]) -> str:
+    """Old comments carry no permalink; Reddit's URL scheme rebuilds it from the ids."""
+    subreddit, thread = data.get("subreddit"), (data.get("link_id") or "").partition("_")[2]
+    if kind == "t1" and subreddit and thread and data.get("id"):
+        return f"/r/{subreddit}/comments/{thread}/_/{data['id']}/"
+    return ""
+
+
+def _listing(page: Any) -> tuple[list[dict[str, Any]], str | None]:
+    if not isinstance(page, dict) or page.get("kind") != "Listing":
+        raise TerminalFetchError("unexpected_json", REDDIT_WEB, "Reddit returned JSON that is not a listing",
+                                 json.dumps(page)[:500] if page is not None else "")
+    data = page.get("data") or {}
+    return [c for c in data.get("children") or [] if isinstance(c, dict)], data.get("after")
+
+
+def _flatten_tree(listing: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every comment in a comment tree, depth first, plus its 'more' stubs."""
+    comments: list[dict[str, Any]] = []
+    more: list[dict[str, Any]] = []
+    stack = list(reversed((listing.get("data") or {}).get("children") or [])) if isinstance(listing, dict) else []
+    while stack:
+        thing = stack.pop()
+        if thing.get("kind") == "more":
+            more.append(thing.get("data") or {})
+            continue
+        if thing.get("kind") != "t1":
+            continue
+        comments.append(thing)
+        replies = (thing.get("data") or {}).get("replies")
+        if isinstance(replies, dict):
+            stack.extend(reversed((replies.get("data") or {}).get("children") or []))
+    return comments, more
+
+
+def _is_gone(kind: Any, data: dict[str, Any]) -> bool:
+    if kind == "t1":
+        return (data.get("body") or "").strip() in GONE_TEXT
+    if kind == "t3":
+        removed = data.get("removed_by_category") is not None
+        return removed or (data.get("selftext") or "").strip() in GONE_TEXT and data.get("author") == "[deleted]"
+    return False
+
+
+def _raw(data: dict[str, Any]) -> str:
+    slim = {k: v for k, v in data.items() if k not in ("replies", "preview", "media_metadata", "all_awardings")}
+    text = json.dumps(slim, ensure_ascii=False, default=str)
+    return text[:RAW_LIMIT]
+
+
+def _airflow_connection(connection_id: str) -> Any:
+    """The Airflow connection when running under Airflow; None elsewhere or when it is not defined."""
+    try:
+        from airflow.sdk import BaseHook
+    except ImportError:
+        return None
+    try:
+        return BaseHook.get_connection(connection_id)
+    except Exception:  # noqa: BLE001 - an undefined connection is "not there", reported as missing credentials
+        return None
+
