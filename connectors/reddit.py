@@ -1,7 +1,8 @@
 """Reddit through praw: new posts and comments in watched subreddits, and searches, incrementally.
 
-Every listing is read newest first and paging stops at the stream's cursor (the newest created
-time already stored), so a daily run costs a handful of requests. Each stream (`r/x/new`,
+Every listing is read newest first and paging stops a little behind the stream's cursor (the
+newest created time already stored, less `revisit_hours`, so edits and deletions of recent items
+are seen), so a daily run costs a handful of requests. Each stream (`r/x/new`,
 `r/x/comments`, `search:...`) keeps its own cursor in the source state, written in the same
 transaction as its mentions. Requests go through praw (its OAuth and its rate limiter, which
 reads Reddit's `X-Ratelimit-*` headers); a metered requests session under it counts requests,
@@ -90,6 +91,7 @@ class RedditPlan:
     max_requests: int = 200
     max_items: int = 5000
     pseudonymise_authors: bool = False
+    revisit_hours: float = 24.0  # re-read this far behind the cursor, so recent edits and deletions are seen
 
 
 def resolve_credentials(
@@ -426,7 +428,9 @@ class _Run:
 
     def _floor(self, stream: str) -> float:
         stored = self._stored_cursor(stream)
-        return stored if stored is not None else self.backfill_start.timestamp()
+        if stored is None:
+            return self.backfill_start.timestamp()
+        return stored - self.plan.revisit_hours * 3600
 
     def _stored_cursor(self, stream: str) -> float | None:
         value = self.state.extra.get(f"cursor:{stream}")

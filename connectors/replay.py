@@ -76,6 +76,11 @@ class ReplayServer:
         with self._lock:
             self._queues[key].append(recorded)
 
+    def replace(self, key: str, *recorded: Recorded) -> None:
+        """Answer `key` from now on with these responses instead (a source that changed overnight)."""
+        with self._lock:
+            self._queues[key] = list(recorded)
+
     def add_cassettes(self, paths: list[Path], *, rename: dict[str, str] | None = None) -> None:
         for path in paths:
             for key, recorded in read_cassette(path, rename=rename):

@@ -63,3 +63,18 @@ def test_sql_can_write_parquet_with_bound_parameters(demo_warehouse: Path, tmp_p
     table = pq.read_table(out)
     assert table.column_names == ["day", "negative"] and table.num_rows > 30
     assert main(["sql", "--warehouse", str(demo_warehouse), "--format", "parquet", query]) == 1  # no --output
+
+
+def test_the_demo_reads_reddit_offline_posts_and_comments_with_their_brands(demo_warehouse: Path) -> None:
+    _, rows = run_query(
+        demo_warehouse,
+        "SELECT metadata->>'kind' AS kind, count(*) FROM mentions WHERE source_kind = 'reddit' GROUP BY 1 ORDER BY 1",
+    )
+    counts = dict(rows)
+    assert counts.get("post", 0) > 20 and counts.get("comment", 0) > 100
+    _, brands = run_query(
+        demo_warehouse, "SELECT DISTINCT brand FROM v_brand_mentions WHERE source_kind = 'reddit' ORDER BY 1"
+    )
+    assert {"Acme Mobile", "Kettleworks", "Juniper"} <= {b for (b,) in brands}
+    _, crossposts = run_query(demo_warehouse, "SELECT count(*) FROM mentions WHERE metadata->>'crosspost_of' IS NOT NULL")
+    assert crossposts[0][0] == 1

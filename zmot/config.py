@@ -155,6 +155,9 @@ class RedditSource(_Model):
     max_requests: int = Field(default=200, ge=1, le=10_000)
     max_items: int = Field(default=5000, ge=1, le=1_000_000)
     pseudonymise_authors: bool = False
+    revisit_hours: float = Field(
+        default=24.0, ge=0, le=24 * 30, description="Re-read this far behind the cursor to catch edits and deletions."
+    )
     connection_id: str | None = Field(
         default="reddit_default", description="Airflow connection to read credentials from when ZMOT_REDDIT_* are unset."
     )

@@ -250,6 +250,7 @@ def _fetch(cfg: AppConfig, source: Source, state: SourceState, ctx: RunContext) 
             include_comments=source.include_comments, thread_comments=source.thread_comments,
             max_threads=source.max_threads, max_more=source.max_more, max_requests=source.max_requests,
             max_items=source.max_items, pseudonymise_authors=source.pseudonymise_authors,
+            revisit_hours=source.revisit_hours,
         )
         return reddit.fetch_reddit(
             source.name, plan, state=state, credentials=credentials, policy=policy, keep=make_prefilter(brands), **window
