@@ -11,8 +11,8 @@ from tests.conftest import PROJECT
 from zmot.analyst import run_query
 from zmot.cli import main
 
-# The demo has no review sources and clean feeds: these two questions have no answer there yet.
-MAY_BE_EMPTY_ON_THE_DEMO = {"Rating trend per product, by week", "What went wrong lately: rejects by source and reason"}
+# The demo's sources are clean: nothing is rejected, so this question has no answer there.
+MAY_BE_EMPTY_ON_THE_DEMO = {"What went wrong lately: rejects by source and reason"}
 QUERIES = re.findall(r"^### (.+?)\n```sql\n(.*?)```", (PROJECT / "docs" / "warehouse.md").read_text(), re.S | re.M)
 
 
@@ -78,3 +78,27 @@ def test_the_demo_reads_reddit_offline_posts_and_comments_with_their_brands(demo
     assert {"Acme Mobile", "Kettleworks", "Juniper"} <= {b for (b,) in brands}
     _, crossposts = run_query(demo_warehouse, "SELECT count(*) FROM mentions WHERE metadata->>'crosspost_of' IS NOT NULL")
     assert crossposts[0][0] == 1
+
+
+def test_the_demo_stores_reviews_with_ratings_as_signals_and_implicit_product_references(demo_warehouse: Path) -> None:
+    _, rows = run_query(
+        demo_warehouse,
+        "SELECT count(*), count(rating), min(rating), max(rating) FROM mentions WHERE source_kind = 'reviews'",
+    )
+    assert rows[0] == (18, 18, 0.0, 1.0)
+    _, implicit = run_query(
+        demo_warehouse,
+        "SELECT product, count(*) FROM mention_refs WHERE implicit GROUP BY 1 ORDER BY 1",
+    )
+    assert implicit == [("Acme Nova", 6), ("Kettleworks K2", 12)]
+    _, one_star = run_query(
+        demo_warehouse,
+        "SELECT DISTINCT sentiment_label FROM v_target_mentions WHERE source_kind = 'reviews' AND rating = 0",
+    )
+    assert one_star == [("negative",)]  # a one-star review is negative whatever its text says
+    _, signals = run_query(
+        demo_warehouse,
+        "SELECT sum(rating_count), round(sum(avg_rating * rating_count) / sum(rating_count), 3) FROM daily_signals "
+        "WHERE product = 'Kettleworks K2' AND source_kind = 'reviews'",
+    )
+    assert signals[0][0] == 12 and 0.5 < signals[0][1] < 0.7

@@ -175,7 +175,41 @@ class RedditSource(_Model):
         return self
 
 
-Source = Annotated[RssSource | RedditSource, Field(discriminator="kind")]
+class ReviewSource(_Model):
+    """Review pages (a company's page on a review site, a product page in a shop), read politely."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    kind: Literal["reviews"]
+    enabled: bool = True
+    urls: list[str] = Field(min_length=1, description="First page of each review listing, newest first.")
+    brand: str | None = Field(default=None, description="The brand these pages review; reviews need not name it.")
+    product: str | None = Field(default=None, description="The product these pages review (one of the brand's products).")
+    brands: list[str] = Field(default_factory=list, description="Ignored for reviews: every review on the page is kept.")
+    max_pages: int = Field(default=5, ge=1, le=200)
+    host_delay_seconds: float = Field(default=2.0, ge=0, le=600, description="Pause between requests to one host.")
+    backfill_days: int = Field(default=365, ge=0, le=3650)
+    http: HttpPolicy | None = None
+
+    def describe(self) -> str:
+        subject = f" about {self.product or self.brand}" if self.brand else ""
+        return f"{len(self.urls)} review page(s){subject}: {', '.join(self.urls)}"
+
+    @field_validator("urls")
+    @classmethod
+    def _url_schemes(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith(("http://", "https://", "file:")):
+                raise ValueError(f"expected http://, https:// or file: URLs (got {url!r})")
+        return urls
+
+    @model_validator(mode="after")
+    def _product_needs_brand(self) -> "ReviewSource":
+        if self.product and not self.brand:
+            raise ValueError("'product' needs 'brand' (the brand that makes it)")
+        return self
+
+
+Source = Annotated[RssSource | RedditSource | ReviewSource, Field(discriminator="kind")]
 
 
 class SourcesConfig(_Model):
@@ -271,12 +305,21 @@ class AppConfig(_Model):
     def _references_resolve(self) -> "AppConfig":
         known = {b.name.casefold() for b in self.brands.brands}
         for source in self.sources.sources:
-            unknown = [b for b in source.brands if b.casefold() not in known]
+            named = [*source.brands, *([source.brand] if isinstance(source, ReviewSource) and source.brand else [])]
+            unknown = [b for b in named if b.casefold() not in known]
             if unknown:
                 raise ValueError(
                     f"{SOURCES_FILE}: sources[{source.name}].brands: unknown brand(s) "
                     f"{', '.join(unknown)}; expected names from {BRANDS_FILE}"
                 )
+            if isinstance(source, ReviewSource) and source.brand and source.product:
+                brand = next(b for b in self.brands.brands if b.name.casefold() == source.brand.casefold())
+                products = [p.name for p in brand.products]
+                if source.product.casefold() not in {p.casefold() for p in products}:
+                    raise ValueError(
+                        f"{SOURCES_FILE}: sources[{source.name}].product: {source.product!r} is not a product of "
+                        f"{brand.name}; expected one of: {', '.join(products) or 'none configured'}"
+                    )
         return self
 
 
@@ -320,11 +363,17 @@ def _read_yaml(path: Path, *, required: bool) -> dict[str, Any]:
 
 def _resolve_file_urls(data: dict[str, Any], root: Path) -> None:
     """Make `file:relative/path` URLs absolute against the config directory, so configs travel."""
+    def absolute(url: object) -> object:
+        if isinstance(url, str) and url.startswith("file:") and not url.startswith("file:///"):
+            return (root / url.removeprefix("file:")).resolve().as_uri()
+        return url
+
     for source in data.get("sources") or []:
-        if isinstance(source, dict) and isinstance(source.get("url"), str):
-            url = source["url"]
-            if url.startswith("file:") and not url.startswith("file:///"):
-                source["url"] = (root / url.removeprefix("file:")).resolve().as_uri()
+        if isinstance(source, dict):
+            if "url" in source:
+                source["url"] = absolute(source["url"])
+            if isinstance(source.get("urls"), list):
+                source["urls"] = [absolute(u) for u in source["urls"]]
 
 
 def _validate(path: Path, model: type[_Model], data: dict[str, Any]) -> Any:

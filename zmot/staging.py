@@ -64,6 +64,7 @@ REF_SCHEMA = pa.schema(
         ("start_char", pa.int32()),
         ("end_char", pa.int32()),
         *_SENTIMENT_AND_MOMENT,
+        ("implicit", pa.bool_()),
     ]
 )
 

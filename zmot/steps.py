@@ -7,12 +7,13 @@ emails; finish -> fail loudly if a source failed, after everything that did work
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from connectors import reddit, rss
+from connectors import reddit, reviews, rss
 from connectors.http import FetchError, FetchPolicy
 from connectors.records import ExtractResult, Reject, SourceState
 from nlp.brands import make_prefilter
@@ -24,7 +25,7 @@ from warehouse.load import StagedRun, load_run
 from warehouse.signals import recompute_signals
 from warehouse.spikes import DetectorRules
 from zmot import staging
-from zmot.config import AppConfig, RedditSource, Source, load_config
+from zmot.config import AppConfig, RedditSource, ReviewSource, Source, load_config
 from zmot.notify import notify_pending, notify_window
 from zmot.runcontext import RunContext
 
@@ -102,13 +103,29 @@ def enrich(ctx: RunContext) -> dict[str, Any]:
                     "mention_id": row["mention_id"], "ref_index": index, "brand": ref.brand,
                     "product": ref.product, "matched_text": ref.text, "start_char": ref.start_char,
                     "end_char": ref.end_char, "sentiment_label": ref.sentiment_label,
-                    "sentiment_score": ref.sentiment_score, **_moment_columns(moment),
+                    "sentiment_score": ref.sentiment_score, **_moment_columns(moment), "implicit": False,
                 }
             )
+        ref_rows.extend(_implicit_refs(row, result))
     staging.write_rows(staging.nlp_path(ctx.staging_dir), nlp_rows, staging.NLP_SCHEMA)
     staging.write_rows(staging.refs_path(ctx.staging_dir), ref_rows, staging.REF_SCHEMA)
     log.info("enriched %d mentions, %d brand references", len(nlp_rows), len(ref_rows))
     return {"mentions": len(nlp_rows), "refs": len(ref_rows)}
+
+
+def _implicit_refs(row: dict[str, Any], result: Any) -> list[dict[str, Any]]:
+    """A review on a product's page is about that product even when its text never names it."""
+    metadata = json.loads(row.get("metadata") or "{}")
+    brand, product = metadata.get("subject_brand"), metadata.get("subject_product")
+    if not brand or any(ref.brand == brand for ref in result.refs):
+        return []
+    return [
+        {
+            "mention_id": row["mention_id"], "ref_index": len(result.refs), "brand": brand, "product": product,
+            "matched_text": "", "start_char": 0, "end_char": 0, "sentiment_label": result.sentiment_label,
+            "sentiment_score": result.sentiment_score, **_moment_columns(result.moment), "implicit": True,
+        }
+    ]
 
 
 def load(ctx: RunContext) -> dict[str, Any]:
@@ -255,7 +272,20 @@ def _fetch(cfg: AppConfig, source: Source, state: SourceState, ctx: RunContext) 
         return reddit.fetch_reddit(
             source.name, plan, state=state, credentials=credentials, policy=policy, keep=make_prefilter(brands), **window
         )
+    if isinstance(source, ReviewSource):
+        review_plan = reviews.ReviewPlan(
+            urls=source.urls, subject_brand=_canonical_brand(cfg, source.brand), subject_product=source.product,
+            max_pages=source.max_pages, host_delay_seconds=source.host_delay_seconds,
+        )
+        return reviews.fetch_reviews(source.name, review_plan, state=state, policy=policy, **window)
     return rss.fetch_feed(source.name, source.url, state=state, policy=policy, keep=make_prefilter(brands), **window)
+
+
+def _canonical_brand(cfg: AppConfig, name: str | None) -> str | None:
+    """The brand's name as brands.yaml spells it, so implicit references join the explicit ones."""
+    if name is None:
+        return None
+    return next(b.name for b in cfg.brands.brands if b.name.casefold() == name.casefold())
 
 
 def _stored_state(ctx: RunContext, source: Source) -> SourceState:
