@@ -103,8 +103,10 @@ def detect_and_store(
     days = sorted(set(days_touched))
     if not days:
         return []
-    last = con.execute("SELECT max(day) FROM daily_signals").fetchall()[0][0] or days[-1]
-    first = days[0] - timedelta(days=history_days)
+    tracked_since, last = con.execute("SELECT min(day), max(day) FROM daily_signals").fetchall()[0]
+    last = last or days[-1]
+    # Days before the warehouse's first day are unknown, not zero: a new deployment has no baseline yet.
+    first = max(days[0] - timedelta(days=history_days), tracked_since or days[0])
     evaluate_from = datetime.combine(days[0], time(0))
     new_ids: list[str] = []
     con.execute("BEGIN TRANSACTION")
