@@ -109,3 +109,40 @@ def test_smtp_secrets_are_referenced_not_written(tmp_path: Path) -> None:
     _write(tmp_path, alerts="smtp:\n  host: mail.example\n  password: hunter2\n")
     with pytest.raises(ConfigError, match=r"smtp\.password: unknown key; expected one of: .*password_env"):
         load_config(tmp_path)
+
+
+REDDIT = "sources:\n  - name: rd\n    kind: reddit\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("", "sources[rd]: a reddit source needs at least one of 'subreddits' or 'searches'"),
+        ("    subreddits: [r/apple]\n", "sources[rd].subreddits[0]: String should match pattern"),
+        ("    searches:\n      - query: ''\n", "sources[rd].searches[0].query: String should have at least 1 character"),
+        ("    subreddits: [apple]\n    client_secret: abc\n", "sources[rd].client_secret: unknown key; expected one of:"),
+        ("    subreddits: [apple]\n    max_requests: 0\n", "sources[rd].max_requests: expected greater than or equal to 1"),
+    ],
+)
+def test_reddit_source_mistakes_are_explained(tmp_path: Path, body: str, expected: str) -> None:
+    _write(tmp_path, sources=REDDIT + body)
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    assert "sources.yaml" in str(err.value) and expected in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("    urls: []\n", "sources[rv].urls: List should have at least 1 item"),
+        ("    urls: [ftp://x/y]\n", "expected http://, https:// or file: URLs"),
+        ("    urls: [https://x/y]\n    product: Widget\n", "'product' needs 'brand'"),
+        ("    urls: [https://x/y]\n    brand: Nope\n", "unknown brand(s) Nope"),
+        ("    urls: [https://x/y]\n    brand: Acme\n    product: Widget\n", "'Widget' is not a product of Acme"),
+    ],
+)
+def test_review_source_mistakes_are_explained(tmp_path: Path, body: str, expected: str) -> None:
+    _write(tmp_path, sources="sources:\n  - name: rv\n    kind: reviews\n" + body)
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    assert expected in str(err.value)
