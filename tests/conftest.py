@@ -36,6 +36,16 @@ def airflow_db() -> Path:
     return _AIRFLOW_HOME
 
 
+@pytest.fixture(scope="session")
+def demo_warehouse(airflow_db, tmp_path_factory) -> Path:
+    """The warehouse `zmot demo` leaves, built once per test session; tests must not change it."""
+    from zmot.cli import main
+
+    data = tmp_path_factory.mktemp("demo")
+    assert main(["demo", "--data-dir", str(data)]) == 0
+    return data / "zmot.duckdb"
+
+
 def shared_data(*parts: str) -> Path:
     """A folder of ../shared/data, or a clean skip when this checkout has none beside it."""
     path = SHARED_DATA.joinpath(*parts)

@@ -16,13 +16,6 @@ MAY_BE_EMPTY_ON_THE_DEMO = {"What went wrong lately: rejects by source and reaso
 QUERIES = re.findall(r"^### (.+?)\n```sql\n(.*?)```", (PROJECT / "docs" / "warehouse.md").read_text(), re.S | re.M)
 
 
-@pytest.fixture(scope="module")
-def demo_warehouse(airflow_db, tmp_path_factory) -> Path:
-    data = tmp_path_factory.mktemp("demo")
-    assert main(["demo", "--data-dir", str(data)]) == 0
-    return data / "zmot.duckdb"
-
-
 def test_the_cookbook_has_a_dozen_questions() -> None:
     assert len(QUERIES) >= 12
 

@@ -26,6 +26,7 @@ EPILOG = """examples:
   zmot sql --format csv "SELECT * FROM daily_signals" > signals.csv
   zmot sql --format parquet --output signals.parquet "SELECT * FROM daily_signals"
   zmot export --out exports/                  every table as Parquet, partitioned by day
+  zmot report --brand "Acme Mobile" --days 30 an HTML report that opens offline
   echo "I love my new phone" | zmot sentiment
   echo "Is the Acme Nova worth it?" | zmot moments
   zmot spikes counts.csv                      alerts a CSV of timestamp,value would have raised
@@ -86,6 +87,14 @@ def _parser() -> argparse.ArgumentParser:
     sql.add_argument("--param", action="append", default=[], help="a value for a ? placeholder, in order")
     sql.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default: $ZMOT_WAREHOUSE or data/zmot.duckdb)")
     sql.set_defaults(handler=_sql)
+
+    report = sub.add_parser("report", help="write a self-contained HTML report about one brand")
+    report.add_argument("--brand", required=True, help="a brand from brands.yaml")
+    report.add_argument("--days", type=int, default=30, help="how many days, ending on the latest day with data (default 30)")
+    report.add_argument("--end", type=date.fromisoformat, default=None, help="last day of the period (default: latest)")
+    report.add_argument("--output", type=Path, default=None, help="file to write (default: report-<brand>-<end>.html)")
+    report.add_argument("--warehouse", type=Path, default=None)
+    report.set_defaults(handler=_report)
 
     export = sub.add_parser("export", help="write every table to Parquet, partitioned by UTC day, for BI tools")
     export.add_argument("--out", type=Path, required=True, help="folder to write (replaced table by table)")
@@ -222,6 +231,18 @@ def _sql(args: argparse.Namespace) -> int:
             write_rows(out, columns, rows, args.format)
     else:
         write_rows(sys.stdout, columns, rows, args.format)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from zmot.report import write_report
+
+    if args.days < 1:
+        raise ValueError("--days must be at least 1")
+    slug = "".join(c if c.isalnum() else "-" for c in args.brand.lower()).strip("-")
+    out = args.output or Path(f"report-{slug}-{args.end or 'latest'}.html")
+    written = write_report(args.warehouse or default_warehouse(), args.brand, args.days, out, end=args.end)
+    print(f"wrote {written} ({written.stat().st_size:,} bytes); open it in any browser, it needs no network")
     return 0
 
 
