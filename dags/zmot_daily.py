@@ -2,14 +2,15 @@
 # zmot_daily
 
 Every day: fetch new brand mentions from each configured source, read them with spaCy, store them
-in the DuckDB warehouse in one transaction, and recompute the daily signals for the days touched.
+in the DuckDB warehouse in one transaction together with the daily signals of the days touched.
 
 * **extract** — one mapped task per enabled source in `sources.yaml`; writes staging files only.
   A failing source fails its own task (and is retried); the others go on.
 * **enrich** — runs once every extract has finished, successful or not.
-* **load → signals → detect → notify** — the only tasks that write the warehouse, in sequence; `max_active_runs=1`
+* **load → detect → notify** — the only tasks that write the warehouse, in sequence; `max_active_runs=1`
   keeps runs from overlapping, and the optional pool named by `ZMOT_WRITER_POOL` serialises them
-  with other DAGs that write the same file.
+  with other DAGs that write the same file. The load publishes a run atomically: mentions, NLP,
+  references, cursors, rejects and the touched days' `daily_signals` in one transaction.
 * **detect → notify** — spike detection on the days the load touched stores alerts (unique per
   brand / metric / window); notify emails the ones not yet delivered, and marks each sent only
   once the mail server accepted it (or it was written to the outbox).
@@ -81,13 +82,7 @@ def zmot_daily():
         return steps.load(_run_context())
 
     @task(pool=WRITER_POOL or "default_pool")
-    def signals(load_result: dict) -> int:
-        from zmot import steps
-
-        return steps.signals(_run_context(), load_result["days_touched"])
-
-    @task(pool=WRITER_POOL or "default_pool")
-    def detect(load_result: dict, _signals: int) -> list[str]:
+    def detect(load_result: dict) -> list[str]:
         from zmot import steps
 
         return steps.detect(_run_context(), load_result["days_touched"])
@@ -109,7 +104,7 @@ def zmot_daily():
     extracted >> enriched
     loaded = load()
     enriched >> loaded
-    finish(loaded, notify(detect(loaded, signals(loaded))))
+    finish(loaded, notify(detect(loaded)))
 
 
 zmot_daily()

@@ -1,4 +1,5 @@
-"""The single writer's load: one transaction stores a run's mentions, their NLP, cursors and rejects.
+"""The single writer's load: one transaction stores a run's mentions, their NLP, cursors, rejects
+and the daily signals of the days it touched, so a reader sees all of a run or none of it.
 
 Upsert by stable mention id makes reruns idempotent: an unchanged mention is left exactly as it
 was, an edited one (new content hash) replaces its text, NLP and references, a new one is inserted.
@@ -16,6 +17,7 @@ from typing import Any
 import duckdb
 
 from connectors.records import Reject, SourceState
+from warehouse.signals import recompute_signals_within
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class LoadSummary:
     rejects: int
     mentions_retracted: int = 0
     days_touched: list[date] = field(default_factory=list)
+    signal_rows: int = 0
 
 
 def load_run(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
@@ -141,7 +144,8 @@ def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
                 reject.stage, reject.reason, reject.message, reject.url, reject.payload_excerpt,
             ],
         )
-    summary = LoadSummary(staged.run_key, counts[0], counts[1], len(staged.rejects), len(retracted_days), days)
+    signal_rows = recompute_signals_within(con, days)
+    summary = LoadSummary(staged.run_key, counts[0], counts[1], len(staged.rejects), len(retracted_days), days, signal_rows)
     con.execute(
         "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [

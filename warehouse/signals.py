@@ -12,19 +12,22 @@ from warehouse.db import sql_text
 
 def recompute_signals(con: duckdb.DuckDBPyConnection, days: Iterable[date]) -> int:
     """Rebuild daily_signals rows for `days` in one transaction; returns the rows written."""
-    days = sorted(set(days))
-    if not days:
-        return 0
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("CREATE OR REPLACE TEMP TABLE touched_days (day DATE)")
-        con.executemany("INSERT INTO touched_days VALUES (?)", [[d] for d in days])
-        con.execute(sql_text("signals_recompute"))
-        written = con.execute(
-            "SELECT count(*) FROM daily_signals WHERE day IN (SELECT day FROM touched_days)"
-        ).fetchall()[0][0]
+        written = recompute_signals_within(con, days)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     return written
+
+
+def recompute_signals_within(con: duckdb.DuckDBPyConnection, days: Iterable[date]) -> int:
+    """The same, inside the caller's transaction: the loader publishes a run and its signals at once."""
+    days = sorted(set(days))
+    if not days:
+        return 0
+    con.execute("CREATE OR REPLACE TEMP TABLE touched_days (day DATE)")
+    con.executemany("INSERT INTO touched_days VALUES (?)", [[d] for d in days])
+    con.execute(sql_text("signals_recompute"))
+    return con.execute("SELECT count(*) FROM daily_signals WHERE day IN (SELECT day FROM touched_days)").fetchall()[0][0]

@@ -1,8 +1,7 @@
 """The pipeline steps the DAG calls, one function per task; each can also be called from a notebook.
 
-extract (per source) -> staging files; enrich -> NLP files; load -> the warehouse, in one
-transaction; signals -> daily_signals for the days the load touched; detect -> alerts; notify ->
-emails; finish -> fail loudly if a source failed, after everything that did work is stored.
+extract (per source) -> staging files; enrich -> NLP files; load -> the warehouse and the
+daily_signals of the days it touched, in one transaction; detect -> alerts; notify -> emails; finish -> fail loudly if a source failed, after everything that did work is stored.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from nlp.pipeline import analyse, build_pipeline, pipeline_version
 from warehouse.db import connect
 from warehouse.detect import detect_and_store
 from warehouse.load import StagedRun, load_run
-from warehouse.signals import recompute_signals
 from warehouse.spikes import DetectorRules
 from zmot import staging
 from zmot.config import AppConfig, RedditSource, ReviewSource, Source, load_config
@@ -164,9 +162,9 @@ def load(ctx: RunContext) -> dict[str, Any]:
     finally:
         con.close()
     log.info(
-        "loaded run %s: %d new, %d updated mentions, %d rejects, days %s",
-        ctx.run_key, summary.mentions_new, summary.mentions_updated, summary.rejects,
-        ", ".join(d.isoformat() for d in summary.days_touched) or "none",
+        "loaded run %s: %d new, %d updated, %d retracted mentions, %d rejects; daily_signals: %d rows for days %s",
+        ctx.run_key, summary.mentions_new, summary.mentions_updated, summary.mentions_retracted, summary.rejects,
+        summary.signal_rows, ", ".join(d.isoformat() for d in summary.days_touched) or "none",
     )
     return {
         "mentions_new": summary.mentions_new,
@@ -175,17 +173,6 @@ def load(ctx: RunContext) -> dict[str, Any]:
         "days_touched": [d.isoformat() for d in summary.days_touched],
         "sources_failed": staged.sources_failed,
     }
-
-
-def signals(ctx: RunContext, days_touched: list[str]) -> int:
-    """Recompute daily_signals for the days this run's load touched."""
-    con = connect(ctx.warehouse)
-    try:
-        written = recompute_signals(con, [date.fromisoformat(d) for d in days_touched])
-    finally:
-        con.close()
-    log.info("daily_signals: %d rows recomputed for %d days", written, len(days_touched))
-    return written
 
 
 def detect(ctx: RunContext, days_touched: list[str]) -> list[str]:

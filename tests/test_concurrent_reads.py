@@ -1,0 +1,71 @@
+"""Analysts query while the DAG writes: a query never errors and never sees half of a run.
+
+DuckDB lets one process write a file or several read it. Our connections wait for the lock with
+backoff (warehouse.db.connect), and a run is published in one transaction (mentions, NLP,
+references, cursors, rejects and the touched days' signals), so a reader sees the warehouse
+before the run or after it. These tests use a real second process.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.concurrent_writer import stage
+from warehouse.db import connect
+from warehouse.load import load_run
+from zmot.analyst import run_query
+
+PROJECT = Path(__file__).resolve().parents[1]
+SNAPSHOT = """
+    SELECT (SELECT count(*) FROM mentions), (SELECT count(*) FROM mention_refs),
+           (SELECT coalesce(sum(mentions), 0) FROM daily_signals WHERE product = '*' AND source_kind = '*')
+"""
+
+
+def _warehouse(tmp_path: Path) -> Path:
+    path = tmp_path / "w.duckdb"
+    con = connect(path)
+    load_run(con, stage(tmp_path / "r1", "r1", 2_000))
+    con.close()
+    return path
+
+
+def _writer(path: Path, tmp_path: Path, count: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.concurrent_writer", str(path), str(tmp_path / "r2"), str(count), "2000"],
+        cwd=PROJECT, stderr=subprocess.PIPE,
+    )
+
+
+def test_queries_during_a_load_see_the_run_whole_or_not_at_all(tmp_path: Path) -> None:
+    path = _warehouse(tmp_path)
+    before = run_query(path, SNAPSHOT)[1][0]
+    writer = _writer(path, tmp_path, 150_000)
+    seen, during = [], 0
+    while writer.poll() is None:
+        started_while_writing = Path(str(path) + ".staged").exists()
+        seen.append(run_query(path, SNAPSHOT)[1][0])  # waits for the writer's lock, never errors
+        during += started_while_writing and not Path(str(path) + ".loaded").exists()
+    assert writer.returncode == 0, writer.stderr.read().decode()
+    after = run_query(path, SNAPSHOT)[1][0]
+    assert before == (2_000, 2_000, 2_000) and after == (152_000, 152_000, 152_000)
+    assert set(seen) <= {before, after}
+    assert during >= 1  # at least one query was asked while the writer was at work
+
+
+def test_a_reader_holding_the_file_makes_the_writer_wait_not_fail(tmp_path: Path) -> None:
+    path = _warehouse(tmp_path)
+    reader = connect(path, read_only=True)  # an analyst's notebook, left open
+    writer = _writer(path, tmp_path, 1_000)
+    deadline = time.monotonic() + 60
+    while not Path(str(path) + ".staged").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)
+    assert writer.poll() is None  # waiting for the lock
+    assert reader.execute("SELECT count(*) FROM mentions").fetchall() == [(2_000,)]
+    reader.close()
+    assert writer.wait(timeout=120) == 0, writer.stderr.read().decode()
+    assert run_query(path, "SELECT count(*) FROM mentions")[1] == [(3_000,)]
