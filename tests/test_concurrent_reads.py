@@ -46,9 +46,9 @@ def test_queries_during_a_load_see_the_run_whole_or_not_at_all(tmp_path: Path) -
     writer = _writer(path, tmp_path, 150_000)
     seen, during = [], 0
     while writer.poll() is None:
-        started_while_writing = Path(str(path) + ".staged").exists()
+        writing = Path(str(path) + ".staged").exists() and not Path(str(path) + ".loaded").exists()
         seen.append(run_query(path, SNAPSHOT)[1][0])  # waits for the writer's lock, never errors
-        during += started_while_writing and not Path(str(path) + ".loaded").exists()
+        during += writing
     assert writer.returncode == 0, writer.stderr.read().decode()
     after = run_query(path, SNAPSHOT)[1][0]
     assert before == (2_000, 2_000, 2_000) and after == (152_000, 152_000, 152_000)

@@ -75,15 +75,16 @@ def test_hostile_text_is_shown_as_text_and_never_runs(demo_warehouse: Path, tmp_
     shutil.copy(demo_warehouse, warehouse)
     con = duckdb.connect(str(warehouse))
     hostile_id = "rss:hostile"
+    newest = "SELECT mention_id FROM v_brand_mentions WHERE brand = 'Acme Mobile' AND moment = 'lzmot' ORDER BY published_at DESC, mention_id LIMIT 1"
     con.execute(
         "INSERT INTO mentions SELECT * REPLACE (? AS mention_id, 'hostile' AS native_id, ? AS title, ? AS text, "
-        "'javascript:alert(1)' AS url) FROM mentions WHERE mention_id = "
-        "(SELECT mention_id FROM v_brand_mentions WHERE brand = 'Acme Mobile' AND moment = 'lzmot' LIMIT 1)",
+        "'javascript:alert(1)' AS url, (SELECT max(published_at) FROM mentions) AS published_at, "
+        f"(SELECT max(published_day) FROM mentions) AS published_day) FROM mentions WHERE mention_id = ({newest})",
         [hostile_id, HOSTILE_TITLE, HOSTILE_TEXT],
     )
-    con.execute(
+    con.execute(  # the most negative LZMOT story of the newest day: first in the report's list
         "INSERT INTO mention_refs SELECT * REPLACE (? AS mention_id, -1.0 AS sentiment_score) FROM mention_refs "
-        "WHERE brand = 'Acme Mobile' AND moment = 'lzmot' AND product IS NULL LIMIT 1",
+        f"WHERE mention_id = ({newest}) AND brand = 'Acme Mobile' AND product IS NULL LIMIT 1",
         [hostile_id],
     )
     con.close()
