@@ -137,3 +137,16 @@ def test_analysts_can_read_while_nothing_writes(tmp_path: Path) -> None:
     assert reader.execute("SELECT count(*) FROM v_mentions").fetchall() == [(1,)]
     with pytest.raises(duckdb.Error):
         reader.execute("DELETE FROM mentions")
+
+
+def test_the_targets_table_is_filled_when_an_older_warehouse_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    con = connect(path)
+    load_run(con, _stage(tmp_path, "r1", [_mention("a", "Acme"), _mention("b", "Acme bad")],
+                         {"a": ("neutral", 0.0), "b": ("negative", -0.7)}))
+    before = con.execute("SELECT * FROM v_target_mentions ORDER BY ALL").fetchall()
+    con.execute("DROP VIEW v_target_mentions; DROP TABLE mention_targets; DELETE FROM schema_version WHERE version >= 5")
+    con.close()
+    con = connect(path)  # migration 5 again, on a file that already holds mentions
+    assert con.execute("SELECT * FROM v_target_mentions ORDER BY ALL").fetchall() == before
+    assert [r[1] for r in before] == ["Acme", "Acme"] and {r[12] for r in before} == {"neutral", "negative"}

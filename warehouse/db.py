@@ -13,6 +13,8 @@ log = logging.getLogger(__name__)
 
 SQL_PACKAGE = "warehouse.sql"
 LOCK_WAIT_SECONDS = 120.0
+# Derived tables a migration introduces are filled from the data already there, in its transaction.
+FILL_AFTER_MIGRATION = {5: "SELECT mention_id FROM mentions"}
 
 
 class WarehouseError(RuntimeError):
@@ -84,6 +86,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(sql)
+            if version in FILL_AFTER_MIGRATION:
+                rejudge_targets(con, FILL_AFTER_MIGRATION[version])
             con.execute("INSERT INTO schema_version VALUES (?, ?)", [version, name])
             con.execute("COMMIT")
         except Exception:
@@ -92,6 +96,12 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         log.info("warehouse migrated to %s", name)
         current = version
     return current
+
+
+def rejudge_targets(con: duckdb.DuckDBPyConnection, ids_query: str) -> None:
+    """Add the `mention_targets` rows of the mentions `ids_query` selects (whose old rows are gone), in the caller's transaction."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE judge_ids AS {ids_query}")
+    con.execute(sql_text("targets_judge"))
 
 
 def sql_text(name: str) -> str:

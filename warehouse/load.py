@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 
 from connectors.records import Reject, SourceState
+from warehouse.db import rejudge_targets
 from warehouse.signals import recompute_signals_within
 
 
@@ -80,22 +81,18 @@ def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
         """
     )
     counts = con.execute("SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new) FROM changed").fetchall()[0]
-    con.execute("DELETE FROM mention_refs WHERE mention_id IN (SELECT mention_id FROM changed)")
-    con.execute("DELETE FROM mention_nlp WHERE mention_id IN (SELECT mention_id FROM changed)")
+    if counts[1]:  # edits: their old NLP and references go; new mentions have none to delete
+        for table in ("mention_refs", "mention_nlp"):
+            con.execute(f"DELETE FROM {table} WHERE mention_id IN (SELECT mention_id FROM changed WHERE NOT is_new)")
     con.execute(
-        """
+        f"""
         INSERT INTO mentions BY NAME
         SELECT i.mention_id, i.source_kind, i.source_id, i.native_id, i.url, i.author, i.title, i.text,
                i.published_at, i.published_at::DATE AS published_day, i.fetched_at,
                i.language AS declared_language, i.rating, i.metadata::JSON AS metadata, i.raw, i.content_hash,
                ? AS first_run, ? AS last_run
         FROM incoming i JOIN changed c USING (mention_id)
-        ON CONFLICT (mention_id) DO UPDATE SET
-            url = excluded.url, author = excluded.author, title = excluded.title, text = excluded.text,
-            published_at = excluded.published_at, published_day = excluded.published_day,
-            fetched_at = excluded.fetched_at, declared_language = excluded.declared_language,
-            rating = excluded.rating, metadata = excluded.metadata, raw = excluded.raw,
-            content_hash = excluded.content_hash, last_run = excluded.last_run
+        {_ON_EDIT if counts[1] else ""}
         """,
         [staged.run_key, staged.run_key],
     )
@@ -107,6 +104,9 @@ def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
         "INSERT INTO mention_refs BY NAME SELECT r.* FROM read_parquet(?) r JOIN changed USING (mention_id)",
         [str(staged.refs_file)],
     )
+    if counts[1]:
+        con.execute("DELETE FROM mention_targets WHERE mention_id IN (SELECT mention_id FROM changed WHERE NOT is_new)")
+    rejudge_targets(con, "SELECT mention_id FROM changed")
     retracted_days = _retract(con, staged.retracted)
     days = sorted(
         {
@@ -157,6 +157,16 @@ def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
     return summary
 
 
+_ON_EDIT = """
+    ON CONFLICT (mention_id) DO UPDATE SET
+        url = excluded.url, author = excluded.author, title = excluded.title, text = excluded.text,
+        published_at = excluded.published_at, published_day = excluded.published_day,
+        fetched_at = excluded.fetched_at, declared_language = excluded.declared_language,
+        rating = excluded.rating, metadata = excluded.metadata, raw = excluded.raw,
+        content_hash = excluded.content_hash, last_run = excluded.last_run
+"""
+
+
 def _retract(con: duckdb.DuckDBPyConnection, mention_ids: list[str]) -> list[date]:
     """Forget mentions their authors deleted; returns the days whose signals must be recomputed."""
     if not mention_ids:
@@ -168,7 +178,7 @@ def _retract(con: duckdb.DuckDBPyConnection, mention_ids: list[str]) -> list[dat
             "SELECT published_day FROM mentions WHERE mention_id IN (SELECT mention_id FROM retracted)"
         ).fetchall()
     ]
-    for table in ("mention_refs", "mention_nlp", "mentions"):
+    for table in ("mention_targets", "mention_refs", "mention_nlp", "mentions"):
         con.execute(f"DELETE FROM {table} WHERE mention_id IN (SELECT mention_id FROM retracted)")
     return days
 

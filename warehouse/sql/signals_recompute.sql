@@ -19,6 +19,6 @@ SELECT
     count(*) FILTER (WHERE moment = 'umot' AND sentiment_label = 'negative')::INTEGER AS umot_negative,
     avg(rating) AS avg_rating,
     count(rating)::INTEGER AS rating_count
-FROM v_target_mentions
+FROM mention_targets
 WHERE published_day IN (SELECT day FROM touched_days)
 GROUP BY GROUPING SETS ((published_day, brand, product, source_kind), (published_day, brand, product));
