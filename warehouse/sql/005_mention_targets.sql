@@ -40,16 +40,20 @@ WHERE product = '*'
 GROUP BY ALL;
 
 CREATE OR REPLACE VIEW v_repeat_negative_authors AS
+WITH repeated AS (  -- group first, pseudonymise after: one hash per author, not per mention
+    SELECT
+        source_kind, author, brand,
+        count(*) AS negative_mentions,
+        count(DISTINCT published_day) AS negative_days,
+        min(published_day) AS first_day,
+        max(published_day) AS last_day,
+        list(mention_id ORDER BY published_at) AS mention_ids
+    FROM mention_targets
+    WHERE product = '*' AND author IS NOT NULL AND (sentiment_label = 'negative' OR moment = 'lzmot')
+    GROUP BY ALL
+    HAVING count(*) >= 3
+)
 SELECT
     'author_' || left(sha256(source_kind || ':' || author), 12) AS author_key,
-    brand,
-    source_kind,
-    count(*) AS negative_mentions,
-    count(DISTINCT published_day) AS negative_days,
-    min(published_day) AS first_day,
-    max(published_day) AS last_day,
-    list(mention_id ORDER BY published_at) AS mention_ids
-FROM mention_targets
-WHERE product = '*' AND author IS NOT NULL AND (sentiment_label = 'negative' OR moment = 'lzmot')
-GROUP BY ALL
-HAVING count(*) >= 3;
+    brand, source_kind, negative_mentions, negative_days, first_day, last_day, mention_ids
+FROM repeated;
