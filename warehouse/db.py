@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 SQL_PACKAGE = "warehouse.sql"
 LOCK_WAIT_SECONDS = 120.0
 # Derived tables a migration introduces are filled from the data already there, in its transaction.
-FILL_AFTER_MIGRATION = {5: "SELECT mention_id FROM mentions"}
+FILL_AFTER_MIGRATION = {5: ("SELECT * FROM mentions", "SELECT * FROM mention_refs")}
 
 
 class WarehouseError(RuntimeError):
@@ -87,7 +87,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         try:
             con.execute(sql)
             if version in FILL_AFTER_MIGRATION:
-                rejudge_targets(con, FILL_AFTER_MIGRATION[version])
+                judge_targets(con, *FILL_AFTER_MIGRATION[version])
             con.execute("INSERT INTO schema_version VALUES (?, ?)", [version, name])
             con.execute("COMMIT")
         except Exception:
@@ -98,9 +98,14 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     return current
 
 
-def rejudge_targets(con: duckdb.DuckDBPyConnection, ids_query: str) -> None:
-    """Add the `mention_targets` rows of the mentions `ids_query` selects (whose old rows are gone), in the caller's transaction."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE judge_ids AS {ids_query}")
+def judge_targets(con: duckdb.DuckDBPyConnection, mentions_query: str, refs_query: str) -> None:
+    """Add `mention_targets` rows for the mentions and references the queries select, in the caller's transaction.
+
+    The mentions' old rows must be gone already. The queries name the rows to judge, so a load
+    judges only its own run.
+    """
+    con.execute(f"CREATE OR REPLACE TEMP VIEW judge_mentions AS {mentions_query}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW judge_refs AS {refs_query}")
     con.execute(sql_text("targets_judge"))
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from connectors.records import Reject, SourceState
-from warehouse.db import rejudge_targets
+from warehouse.db import judge_targets
 from warehouse.signals import recompute_signals_within
 
 
@@ -101,12 +101,17 @@ def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
         [str(staged.nlp_file)],
     )
     con.execute(
-        "INSERT INTO mention_refs BY NAME SELECT r.* FROM read_parquet(?) r JOIN changed USING (mention_id)",
+        "CREATE OR REPLACE TEMP TABLE new_refs AS SELECT r.* FROM read_parquet(?) r JOIN changed USING (mention_id)",
         [str(staged.refs_file)],
     )
+    con.execute("INSERT INTO mention_refs BY NAME SELECT * FROM new_refs")
     if counts[1]:
         con.execute("DELETE FROM mention_targets WHERE mention_id IN (SELECT mention_id FROM changed WHERE NOT is_new)")
-    rejudge_targets(con, "SELECT mention_id FROM changed")
+    judge_targets(
+        con,
+        "SELECT i.*, i.published_at::DATE AS published_day FROM incoming i JOIN changed USING (mention_id)",
+        "SELECT * FROM new_refs",
+    )
     retracted_days = _retract(con, staged.retracted)
     days = sorted(
         {

@@ -1,11 +1,13 @@
--- Judge the targets of the mentions in the temp table judge_ids(mention_id); the caller has deleted
--- their old rows (edits) or there are none (new mentions, a migration filling the table).
+-- Judge the targets of the mentions in the temp table judge_mentions, from their references in the
+-- temp table judge_refs; the caller has deleted their old rows (edits) or there are none (new
+-- mentions, a migration filling the table). The loader passes the run's own rows, so nothing here
+-- scans the whole warehouse.
 -- When all of a target's scored references agree, that is its label; when they disagree, the mean
 -- score decides with the usual +/-0.05 cut. A review rated below 0.2 (one star of five) counts as
 -- negative whatever the text says. The moment is the most telling one: lzmot, then zmot, then umot.
 INSERT INTO mention_targets BY NAME
 WITH refs AS (
-    SELECT * FROM mention_refs WHERE mention_id IN (SELECT mention_id FROM judge_ids)
+    SELECT * FROM judge_refs
 ),
 targets AS (
     SELECT mention_id, brand, '*' AS product, ref_index, sentiment_label, sentiment_score, moment, stage, moment_confidence
@@ -37,4 +39,4 @@ SELECT
     CASE WHEN m.rating < 0.2 THEN least(coalesce(j.text_sentiment_score, -1), -0.5) ELSE j.text_sentiment_score END AS sentiment_score,
     j.moment, j.stage
 FROM judged j
-JOIN mentions m USING (mention_id);
+JOIN judge_mentions m USING (mention_id);
