@@ -12,6 +12,7 @@ import lxml.html
 import matplotlib.image as mpimg
 import pytest
 
+from warehouse.db import judge_targets
 from zmot.analyst import run_query
 from zmot.cli import main
 
@@ -87,6 +88,8 @@ def test_hostile_text_is_shown_as_text_and_never_runs(demo_warehouse: Path, tmp_
         f"WHERE mention_id = ({newest}) AND brand = 'Acme Mobile' AND product IS NULL LIMIT 1",
         [hostile_id],
     )
+    judge_targets(con, f"SELECT * FROM mentions WHERE mention_id = '{hostile_id}'",
+                  f"SELECT * FROM mention_refs WHERE mention_id = '{hostile_id}'")  # as the loader does
     con.close()
     out = tmp_path / "hostile.html"
     assert main(["report", "--brand", "Acme Mobile", "--warehouse", str(warehouse), "--output", str(out)]) == 0
