@@ -1,12 +1,12 @@
 """A loopback HTTP server for tests: serves written responses, honours conditional GET for static
-ones, misbehaves on request (status codes, delays, dropped connections), and records every request."""
+ones, misbehaves on request (status codes, delays, dropped connections, endless or dribbled bodies), and records every request."""
 
 from __future__ import annotations
 
 import hashlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,6 +21,8 @@ class Route:
     conditional: bool = True  # answer 304 to a matching If-None-Match / If-Modified-Since
     drop_after: int | None = None  # close the connection after this many body bytes
     statuses: list[int] = field(default_factory=list)  # answered first, one per request, before `status`
+    stream: Callable[[], Iterable[bytes]] | None = None  # body written piece by piece, no Content-Length
+    chunk_delay: float = 0.0  # seconds between streamed pieces (a slow-loris server)
 
 
 @dataclass
@@ -71,7 +73,27 @@ class FeedServer:
                     ):
                         self._answer(304, b"", {"ETag": etag})
                         return
+                if route.stream is not None:
+                    self._stream(status, headers, route)
+                    return
                 self._answer(status, route.body, headers, route.drop_after)
+
+            def _stream(self, status: int, headers: dict[str, str], route: Route) -> None:
+                self.send_response(status)
+                headers.setdefault("Content-Type", "application/xml")
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+                try:
+                    for piece in route.stream():
+                        self.wfile.write(piece)
+                        self.wfile.flush()
+                        if route.chunk_delay:
+                            time.sleep(route.chunk_delay)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up, as it should
 
             def _answer(self, status: int, body: bytes, headers: dict[str, str], drop_after: int | None = None) -> None:
                 self.send_response(status)
