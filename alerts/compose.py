@@ -19,7 +19,7 @@ METRIC_LABELS = {
     "avg_rating": "average rating",
 }
 SNIPPET_CHARS = 280
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")  # C0, DEL, C1 (an 8-bit CSI is \x9b), line separators
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def _numbers(alert: AlertEmail) -> list[tuple[str, str]]:
 
 
 def _snippet(text: str) -> str:
-    text = " ".join(text.split())
+    text = header_safe(text)
     return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1] + "…"
 
 
@@ -148,10 +148,10 @@ def _plain(alert: AlertEmail) -> str:
     lines += ["", "What people are saying:"]
     for m in alert.mentions:
         score = "" if m.sentiment_score is None else f" {m.sentiment_score:+.2f}"
-        lines.append(f"- [{m.sentiment_label}{score}] {m.published_at:%d %b %H:%M} {m.source_id}"
-                     f"{' · ' + m.author if m.author else ''}: {_snippet(m.text)}{m.repeat_note}")
-        if m.url:
-            lines.append(f"  {m.url}")
+        lines.append(f"- [{m.sentiment_label}{score}] {m.published_at:%d %b %H:%M} {header_safe(m.source_id)}"
+                     f"{' · ' + header_safe(m.author) if m.author else ''}: {_snippet(m.text)}{m.repeat_note}")
+        if m.url:  # one line with no control characters: nothing in it can drive the reader's terminal
+            lines.append(f"  {header_safe(m.url)}")
     if not alert.mentions:
         lines.append("- (no stored mentions in the window)")
     lines += ["", "Reproduce it:", f'  zmot sql "{alert.reproduce_sql}"', "", f"Alert id {alert.alert_id}"]

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 MetadataValue = str | int | float | bool | None
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def stable_mention_id(source_kind: str, native_id: str) -> str:
     """Derive the id that makes reruns idempotent: same source kind + same native id, same row."""
-    digest = hashlib.sha256(f"{source_kind}\x1f{native_id}".encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(f"{source_kind}\x1f{native_id}".encode("utf-8", "surrogatepass")).hexdigest()
     return f"{source_kind}:{digest[:24]}"
 
 
@@ -55,15 +57,19 @@ class Mention:
     def content_hash(self) -> str:
         """Changes when an edit changes what we would store; used to update rather than duplicate."""
         payload = json.dumps([self.title, self.text, self.author, self.rating], ensure_ascii=False)
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+        return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
     def to_row(self) -> dict[str, Any]:
-        """Flatten for Parquet staging (metadata as JSON text)."""
+        """Flatten for Parquet staging (metadata as JSON text), every string encodable as UTF-8.
+
+        Connectors clean the text they store; this is the net for the rest (ids, URLs, raw JSON),
+        where a lone surrogate that JSON allows would otherwise fail the whole source's staging file.
+        """
         row = asdict(self)
         row["mention_id"] = self.mention_id
         row["content_hash"] = self.content_hash
         row["metadata"] = json.dumps(self.metadata, ensure_ascii=False, sort_keys=True)
-        return row
+        return {k: _SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v for k, v in row.items()}
 
 
 @dataclass(frozen=True, slots=True)

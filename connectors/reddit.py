@@ -31,6 +31,7 @@ import requests
 
 from connectors.http import FetchError, FetchPolicy, TerminalFetchError, TransientFetchError, read_capped, retry_after_seconds
 from connectors.records import ExtractResult, Mention, Reject, SourceState, stable_mention_id, utc
+from connectors.text import clean_text, plain_unicode
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +169,7 @@ def thing_to_mention(
         return None
     if _is_gone(kind, data):
         return None
-    author = data.get("author")
+    author = clean_text(str(data.get("author") or ""))
     author = None if not author or author == "[deleted]" else (pseudonym(author) if pseudonymise else author)
     permalink = data.get("permalink") or _permalink(kind, data)
     metadata: dict[str, Any] = {
@@ -195,7 +196,7 @@ def thing_to_mention(
         title, text = data.get("link_title") or thread_title, data.get("body") or ""
     return Mention(
         source_kind=SOURCE_KIND, source_id=source_id, native_id=data["name"],
-        url=metadata["permalink"], author=author, title=title or None, text=text,
+        url=metadata["permalink"], author=author, title=clean_text(title or "") or None, text=plain_unicode(text),
         published_at=datetime.fromtimestamp(float(data["created_utc"]), tz=timezone.utc),
         fetched_at=fetched_at, metadata=metadata, raw=_raw(data),
     )

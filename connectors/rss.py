@@ -18,7 +18,7 @@ import requests
 
 from connectors.http import FetchPolicy, TerminalFetchError, fetch
 from connectors.records import ExtractResult, Mention, Reject, SourceState
-from connectors.text import clean_text, html_to_text
+from connectors.text import clean_text, clean_url, html_to_text
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def parse_feed(body: bytes, *, url: str, source_id: str, content_type: str = "")
 
 def entry_to_mention(entry: feedparser.FeedParserDict, source_id: str, feed: feedparser.FeedParserDict, fetched_at: datetime) -> Mention:
     """One feed entry as a Mention; the stable id comes from the guid, else the canonical link."""
-    link = entry.get("link") or None
+    link = clean_url(entry.get("link") or "") or None
     title = clean_text(html_to_text(entry.get("title", ""))) or None
     text = _entry_text(entry)
     published, date_missing = _entry_date(entry, fetched_at)

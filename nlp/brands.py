@@ -4,6 +4,7 @@ exclusion phrases that veto a match (Apple the company, not apple pie)."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,9 +34,16 @@ if not Doc.has_extension("brand_refs"):
     Doc.set_extension("brand_refs", default=None)
 
 
+def _normal(term: str) -> str:
+    """A configured name as connectors store text (NFC, single spaces), so "Café" in brands.yaml matches
+    "Café" in a post whichever way either was composed. Look-alike letters (Cyrillic "А" for Latin "A")
+    are different letters: "Аcme" does not match "Acme"."""
+    return " ".join(unicodedata.normalize("NFC", term).split())
+
+
 def _variants(term: str) -> list[str]:
     """The term as written, plus its hashtag and handle forms for one-word names."""
-    term = " ".join(term.split())
+    term = _normal(term)
     out = [term]
     if " " not in term and term[:1] not in "#@":
         out += [f"#{term}", f"@{term}"]
@@ -53,9 +61,9 @@ def make_prefilter(brands: Sequence[dict[str, Any]]) -> Callable[[str], bool]:
     for brand in brands:
         bucket = sensitive if brand.get("case_sensitive") else insensitive
         for term in [brand["name"], *brand.get("aliases", [])]:
-            bucket.append(term)
+            bucket.append(_normal(term))
         for product in brand.get("products", []):
-            insensitive.extend([product["name"], *product.get("aliases", [])])
+            insensitive.extend(_normal(t) for t in [product["name"], *product.get("aliases", [])])
     patterns = []
     if insensitive:
         patterns.append(re.compile(_alternation(insensitive), re.IGNORECASE))
@@ -101,7 +109,7 @@ class BrandReferences:
             if brand.get("exclusions"):
                 x_key = f"X{index}"
                 self.excluded_by[x_key] = brand["name"]
-                self.exclusions.add(x_key, [nlp.make_doc(" ".join(x.split())) for x in brand["exclusions"]])
+                self.exclusions.add(x_key, [nlp.make_doc(_normal(x)) for x in brand["exclusions"]])
 
     def __call__(self, doc: Doc) -> Doc:
         vocab = doc.vocab.strings

@@ -45,11 +45,19 @@ def pipeline_version(scorer: str = DEFAULT_SCORER) -> str:
 def build_pipeline(brands: list[dict[str, Any]], *, scorer: str = DEFAULT_SCORER, base: str = "auto") -> Language:
     """language -> brand references -> sentiment -> moments, on a trained English pipeline when installed."""
     nlp = _base(base)
+    _split_at_brackets(nlp)
     nlp.add_pipe("zmot_language")
     nlp.add_pipe("zmot_brand_refs", config={"brands": brands})
     nlp.add_pipe("zmot_sentiment", config={"scorer": scorer})
     nlp.add_pipe("zmot_moments")
     return nlp
+
+
+def _split_at_brackets(nlp: Language) -> None:
+    """Brackets and pipes end a word, so "Acme Mobile[1]" (a footnote) and "Acme|Orbit" name the brands;
+    the default tokenizer keeps "Mobile[1" as one token and the phrase never matches."""
+    infixes = [*nlp.Defaults.infixes, r"[\[\]|{}]"]
+    nlp.tokenizer.infix_finditer = spacy.util.compile_infix_regex(infixes).finditer
 
 
 def _base(base: str) -> Language:
