@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import http.client
 import logging
 import random
 import time
-import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import requests
+import urllib3
 
 log = logging.getLogger(__name__)
 
@@ -128,19 +129,8 @@ def fetch(
 def _attempt(session: requests.Session, url: str, headers: dict[str, str], policy: FetchPolicy, deadline: float) -> FetchResponse:
     try:
         response = session.get(url, headers=headers, timeout=(policy.timeout_seconds, policy.timeout_seconds), stream=True, allow_redirects=True)
-    except requests.exceptions.TooManyRedirects:
-        raise TerminalFetchError("redirect_loop", url, "too many redirects; check the URL") from None
-    except requests.exceptions.SSLError as exc:
-        raise TerminalFetchError("tls", url, f"TLS error: {_short(exc)}; check the certificate or the URL") from None
-    except requests.exceptions.ConnectionError as exc:
-        text = str(exc)
-        if "Name or service not known" in text or "NameResolutionError" in text or "nodename nor servname" in text:
-            raise TerminalFetchError("dns", url, "the host name does not resolve; check the URL") from None
-        raise TransientFetchError("connection", url, f"connection failed: {_short(exc)}") from None
-    except requests.exceptions.Timeout:
-        raise TransientFetchError("timeout", url, f"no answer within {policy.timeout_seconds:g}s") from None
     except requests.exceptions.RequestException as exc:
-        raise TransientFetchError("connection", url, f"request failed: {_short(exc)}") from None
+        raise request_error(exc, url, policy.timeout_seconds) from None
     with response:
         if response.status_code == 304:
             return FetchResponse(url, 304, b"", dict(response.headers), headers.get("If-None-Match"), headers.get("If-Modified-Since"))
@@ -154,15 +144,48 @@ def _attempt(session: requests.Session, url: str, headers: dict[str, str], polic
         )
 
 
+def request_error(exc: requests.exceptions.RequestException, url: str, timeout: float) -> FetchError:
+    """Name what went wrong before a response arrived, for the rejects table; shared with the Reddit reader."""
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return TerminalFetchError("redirect_loop", url, "too many redirects; check the URL")
+    if isinstance(exc, requests.exceptions.InvalidSchema):  # only a redirect gets here: our own URL was checked
+        return TerminalFetchError("bad_redirect", url, f"refused a redirect that is not http(s): {_short(exc)}")
+    if isinstance(exc, requests.exceptions.SSLError):
+        return TerminalFetchError("tls", url, f"TLS error: {_short(exc)}; check the certificate or the URL")
+    if isinstance(exc, requests.exceptions.Timeout):  # ConnectTimeout is also a ConnectionError: test this first
+        return TransientFetchError("timeout", url, f"no answer within {timeout:g}s")
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        text = str(exc)
+        if "Name or service not known" in text or "NameResolutionError" in text or "nodename nor servname" in text:
+            return TerminalFetchError("dns", url, "the host name does not resolve; check the URL")
+        if _not_http(exc):
+            return TransientFetchError("bad_response", url, f"the server's answer is not HTTP: {_short(exc)}")
+        return TransientFetchError("connection", url, f"connection failed: {_short(exc)}")
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return TransientFetchError("connection_reset", url, f"connection dropped mid-body: {_short(exc)}")
+    return TransientFetchError("connection", url, f"request failed: {_short(exc)}")
+
+
+def _not_http(exc: requests.exceptions.ConnectionError) -> bool:
+    """A garbled status line or headers, as opposed to a refused or dropped connection."""
+    inner = exc.args[0] if exc.args else None
+    causes = inner.args if isinstance(inner, urllib3.exceptions.ProtocolError) else ()
+    return any(isinstance(c, http.client.HTTPException) and not isinstance(c, ConnectionError) for c in causes)
+
+
 def read_capped(response: requests.Response, url: str, limit: int, deadline: float, *, truncate: bool = False) -> bytes:
-    """Read the decompressed body chunk by chunk, stopping at the cap (gzip bombs included) and the deadline."""
+    """Read the decompressed body as it arrives, stopping at the cap (gzip bombs included) and the deadline.
+
+    One socket read at a time (`read1`), not `iter_content`, whose reads wait for a whole chunk: a
+    server dribbling a few bytes a second would otherwise never let the deadline be checked.
+    """
     declared = response.headers.get("Content-Length")
     if not truncate and declared and declared.isdigit() and int(declared) > limit and "gzip" not in response.headers.get("Content-Encoding", ""):
         raise TerminalFetchError("too_large", url, f"body is {int(declared):,} bytes, over the {limit:,}-byte limit")
     chunks: list[bytes] = []
     size = 0
     try:
-        for chunk in response.iter_content(CHUNK):
+        while chunk := response.raw.read1(CHUNK, decode_content=True):
             size += len(chunk)
             if size > limit:
                 if truncate:
@@ -171,13 +194,13 @@ def read_capped(response: requests.Response, url: str, limit: int, deadline: flo
                 raise TerminalFetchError("too_large", url, f"body exceeds the {limit:,}-byte limit; raise http.max_bytes if it is legitimate")
             chunks.append(chunk)
             if time.monotonic() > deadline:
-                raise TransientFetchError("slow_body", url, "the body is arriving too slowly; gave up")
-    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError) as exc:
-        raise TransientFetchError("connection_reset", url, f"connection dropped mid-body: {_short(exc)}") from None
-    except requests.exceptions.ContentDecodingError as exc:
+                raise TransientFetchError("slow_body", url, f"the body was still arriving after {size:,} bytes at the deadline")
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise TransientFetchError("timeout", url, f"the body stopped arriving: {_short(exc)}") from None
+    except urllib3.exceptions.DecodeError as exc:
         raise TerminalFetchError("bad_encoding", url, f"cannot decompress the body: {_short(exc)}") from None
-    except (requests.exceptions.Timeout, zlib.error) as exc:
-        raise TransientFetchError("timeout", url, f"reading the body failed: {_short(exc)}") from None
+    except urllib3.exceptions.HTTPError as exc:
+        raise TransientFetchError("connection_reset", url, f"connection dropped mid-body: {_short(exc)}") from None
     return b"".join(chunks)
 
 

@@ -54,7 +54,7 @@ class _Politeness:
     session: requests.Session
     sleep: Callable[[float], None]
     clock: Callable[[], float]
-    robots: dict[str, urllib.robotparser.RobotFileParser | None] = field(default_factory=dict)
+    robots: dict[str, urllib.robotparser.RobotFileParser | FetchError | None] = field(default_factory=dict)
     last_request: dict[str, float] = field(default_factory=dict)
     requests: int = 0
 
@@ -66,8 +66,10 @@ class _Politeness:
         if origin not in self.robots:
             self.robots[origin] = self._read_robots(origin)
         rules = self.robots[origin]
+        if isinstance(rules, FetchError):
+            raise rules  # the host itself is unreachable: the reject names why (timeout, dns, tls...)
         if rules is None:
-            return "robots_unavailable", f"{origin}/robots.txt failed with a server error or no answer; we stay away until it works"
+            return "robots_unavailable", f"{origin}/robots.txt answered a server error; we stay away until it works"
         if not rules.can_fetch(self.policy.user_agent, url):
             return "robots_disallowed", f"{url}: robots.txt does not allow us to fetch this page; skipped"
         return None
@@ -86,24 +88,25 @@ class _Politeness:
             return
         origin = _origin(url)
         rules = self.robots.get(origin)
-        delay = max(self.host_delay, float((rules.crawl_delay(self.policy.user_agent) if rules else None) or 0))
+        crawl_delay = rules.crawl_delay(self.policy.user_agent) if isinstance(rules, urllib.robotparser.RobotFileParser) else None
+        delay = max(self.host_delay, float(crawl_delay or 0))
         last = self.last_request.get(origin)
         if last is not None and (wait := last + delay - self.clock()) > 0:
             self.sleep(wait)
 
-    def _read_robots(self, origin: str) -> urllib.robotparser.RobotFileParser | None:
-        """The host's rules; None means "stay away" (robots.txt itself failed with 5xx or no answer)."""
+    def _read_robots(self, origin: str) -> urllib.robotparser.RobotFileParser | FetchError | None:
+        """The host's rules. None means "stay away": robots.txt answered 5xx or 429 (RFC 9309 2.3.1.4).
+        A FetchError means no answer at all (timeout, DNS, TLS, reset): we stay away too, and say why."""
         parser = urllib.robotparser.RobotFileParser(origin + "/robots.txt")
         try:
             response = self.get(origin + "/robots.txt")
             parser.parse(response.body.decode("utf-8", "replace").splitlines())
-        except TransientFetchError:
-            return None
         except FetchError as exc:
-            if exc.reason.startswith("http_4"):
-                parser.parse([])  # no robots.txt: everything is allowed
-            else:
+            if not exc.reason.startswith("http_"):
+                return exc
+            if exc.transient:
                 return None
+            parser.parse([])  # 4xx, no robots.txt: everything is allowed (RFC 9309 2.3.1.3)
         return parser
 
 
