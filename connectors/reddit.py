@@ -20,7 +20,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -29,7 +29,15 @@ import praw
 import prawcore
 import requests
 
-from connectors.http import FetchError, FetchPolicy, TerminalFetchError, TransientFetchError, read_capped, retry_after_seconds
+from connectors.http import (
+    FetchError,
+    FetchPolicy,
+    TerminalFetchError,
+    TransientFetchError,
+    read_capped,
+    request_error,
+    retry_after_seconds,
+)
 from connectors.records import ExtractResult, Mention, Reject, SourceState, stable_mention_id, utc
 from connectors.text import clean_text, plain_unicode
 
@@ -212,11 +220,12 @@ def pseudonym(author: str) -> str:
 
 
 class _MeteredSession(requests.Session):
-    """Counts every HTTP request praw makes, stops at the budget, and caps each body's size."""
+    """Counts every HTTP request praw makes, stops at the budget, caps each body's size, and holds
+    each request to our timeout (praw 8 ignores its own `timeout` and waits 16 s)."""
 
-    def __init__(self, max_requests: int, max_bytes: int, timeout: float) -> None:
+    def __init__(self, max_requests: int, max_bytes: int, timeout: float, max_wait: float) -> None:
         super().__init__()
-        self.max_requests, self.max_bytes, self.timeout = max_requests, max_bytes, timeout
+        self.max_requests, self.max_bytes, self.timeout, self.max_wait = max_requests, max_bytes, timeout, max_wait
         self.count = 0
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
@@ -224,10 +233,28 @@ class _MeteredSession(requests.Session):
             raise RequestCapReached(url)
         self.count += 1
         kwargs["stream"] = True
+        kwargs["timeout"] = (self.timeout, self.timeout)
         response = super().request(method, url, *args, **kwargs)
         deadline = time.monotonic() + self.timeout * 3
         response._content = read_capped(response, url, self.max_bytes, deadline)  # noqa: SLF001 - requests' own cache
+        _tame_rate_limit_headers(response.headers, self.max_wait)
         return response
+
+
+def _tame_rate_limit_headers(headers: MutableMapping[str, str], max_wait: float) -> None:
+    """praw sleeps (unbounded) until `x-ratelimit-reset` when none remain, and crashes on a header that is
+    not a number: keep the three headers whole numbers and the reset within our longest wait, or drop them."""
+    names = ("x-ratelimit-remaining", "x-ratelimit-used", "x-ratelimit-reset")
+    if names[0] not in headers:
+        return
+    try:
+        remaining, used, reset = (float(headers[name]) for name in names)
+        values = [int(remaining), int(used), int(min(max(reset, 0.0), max_wait))]
+    except (KeyError, ValueError, OverflowError):
+        for name in names:
+            headers.pop(name, None)
+        return
+    headers.update({name: str(value) for name, value in zip(names, values, strict=True)})
 
 
 class _Reader:
@@ -238,7 +265,7 @@ class _Reader:
         endpoints: RedditEndpoints, sleep: Callable[[float], None],
     ) -> None:
         self.source_id, self.policy, self.sleep = source_id, policy, sleep
-        self.session = _MeteredSession(plan.max_requests, policy.max_bytes, policy.timeout_seconds)
+        self.session = _MeteredSession(plan.max_requests, policy.max_bytes, policy.timeout_seconds, policy.max_retry_after_seconds)
         self.reddit = praw.Reddit(
             client_id=credentials.client_id, client_secret=credentials.client_secret,
             user_agent=credentials.user_agent, oauth_url=endpoints.oauth_url, reddit_url=endpoints.reddit_url,
@@ -280,10 +307,12 @@ class _Reader:
                     "credentials_rejected", url, f"Reddit refused the credentials ({exc.error}); check {ENV_CLIENT_ID}/{ENV_CLIENT_SECRET}",
                 ) from None
             except prawcore.RequestException as exc:
-                original = exc.original_exception
-                if isinstance(original, (RequestCapReached, FetchError)):
-                    raise original from None
-                reason, wait, detail = "network", None, f"network error: {type(original).__name__}"
+                if isinstance(exc.original_exception, RequestCapReached):
+                    raise exc.original_exception from None
+                error = self._network_error(exc.original_exception, url)
+                if not error.transient:
+                    raise error from None
+                reason, wait, detail = error.reason, None, error.message
             if attempt == self.policy.max_retries:
                 raise TransientFetchError(reason, url, f"{detail}; gave up after {attempt + 1} attempts")
             backoff = self.policy.backoff_seconds * 2**attempt
@@ -291,6 +320,14 @@ class _Reader:
             log.warning("reddit %s: %s on %s; retrying in %.1fs", self.source_id, detail, path, delay)
             self.sleep(delay)
         raise AssertionError("unreachable")
+
+    def _network_error(self, original: Exception, url: str) -> FetchError:
+        """The same reasons as every other connector's (timeout, tls, dns, connection_reset...), not one vague 'network'."""
+        if isinstance(original, FetchError):  # from read_capped: a dropped or dribbled body
+            return original
+        if isinstance(original, requests.exceptions.RequestException):
+            return request_error(original, url, self.policy.timeout_seconds)
+        return TransientFetchError("network", url, f"network error: {type(original).__name__}")
 
 
 def _listing_streams(plan: RedditPlan) -> Iterator[tuple[str, str, dict[str, Any]]]:
