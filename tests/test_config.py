@@ -118,8 +118,8 @@ REDDIT = "sources:\n  - name: rd\n    kind: reddit\n"
     ("body", "expected"),
     [
         ("", "sources[rd]: a reddit source needs at least one of 'subreddits' or 'searches'"),
-        ("    subreddits: [r/apple]\n", "sources[rd].subreddits[0]: String should match pattern"),
-        ("    searches:\n      - query: ''\n", "sources[rd].searches[0].query: String should have at least 1 character"),
+        ("    subreddits: [r/apple]\n", "sources[rd].subreddits[0]: expected a subreddit name as Reddit spells it, without 'r/'"),
+        ("    searches:\n      - query: ''\n", "sources[rd].searches[0].query: expected a non-empty value"),
         ("    subreddits: [apple]\n    client_secret: abc\n", "sources[rd].client_secret: unknown key; expected one of:"),
         ("    subreddits: [apple]\n    max_requests: 0\n", "sources[rd].max_requests: expected greater than or equal to 1"),
     ],
@@ -134,10 +134,10 @@ def test_reddit_source_mistakes_are_explained(tmp_path: Path, body: str, expecte
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ("    urls: []\n", "sources[rv].urls: List should have at least 1 item"),
-        ("    urls: [ftp://x/y]\n", "expected http://, https:// or file: URLs"),
+        ("    urls: []\n", "sources[rv].urls: expected at least 1 item"),
+        ("    urls: [ftp://x/y]\n", "sources[rv].urls[0]: expected an http://, https:// or file: URL"),
         ("    urls: [https://x/y]\n    product: Widget\n", "'product' needs 'brand'"),
-        ("    urls: [https://x/y]\n    brand: Nope\n", "unknown brand(s) Nope"),
+        ("    urls: [https://x/y]\n    brand: Nope\n", "sources[rv].brand: unknown brand 'Nope'"),
         ("    urls: [https://x/y]\n    brand: Acme\n    product: Widget\n", "'Widget' is not a product of Acme"),
     ],
 )

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from zmot.config import ConfigError, load_config
+from zmot.config import ConfigError, load_config, missing_local_files
 from zmot.runcontext import default_config_dir, default_data_dir, default_warehouse
 
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "config" / "sample"
@@ -298,6 +298,9 @@ def _spikes(args: argparse.Namespace) -> int:
 
 def _check_config(args: argparse.Namespace) -> int:
     cfg = load_config((args.config or default_config_dir()).resolve())
+    missing = missing_local_files(cfg)
+    if missing:
+        raise ConfigError("\n".join(missing))
     print(f"{cfg.directory}: OK")
     for brand in cfg.brands.brands:
         print(f"  brand {brand.name}: {len(brand.terms)} names, {len(brand.products)} products, "

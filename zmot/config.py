@@ -6,24 +6,29 @@ variables or Airflow connections that carry them.
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
+from urllib.parse import urlsplit
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     ValidationError,
-    field_validator,
     model_validator,
 )
+
+from zmot.yamlfile import YamlFileError, read_yaml
 
 BRANDS_FILE = "brands.yaml"
 SOURCES_FILE = "sources.yaml"
 ALERTS_FILE = "alerts.yaml"
+_TOP_KEYS = {BRANDS_FILE: "a 'brands:' list", SOURCES_FILE: "'http:' and a 'sources:' list", ALERTS_FILE: "'sender:', 'recipients:', 'smtp:', 'rules:'"}
+_SECRET_KEY = re.compile(r"pass|secret|token|credential|api_?key|_env$", re.IGNORECASE)
 
 
 class ConfigError(ValueError):
@@ -34,12 +39,65 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _source_name(name: str) -> str:
+    """Source names become file and directory names (staging, state): nothing that escapes or breaks a path."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", name):
+        raise ValueError("expected 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit "
+                         "(it names files: no spaces, '/' or '..')")
+    return name
+
+
+def _web_url(url: str) -> str:
+    """An http(s) URL with a host, or a local file: URL; nothing a browser would run or a typo leaves hostless."""
+    if url.startswith("file:"):
+        return url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
+        raise ValueError("expected an http://, https:// or file: URL with a host, like https://example.com/feed.xml")
+    return url
+
+
+def _subreddit(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_]{1,20}", name):
+        raise ValueError("expected a subreddit name as Reddit spells it, without 'r/' or a URL: AcmeMobile")
+    return name
+
+
+def _env_name(name: str) -> str:
+    """Named, not written: a value that is not a variable name is probably the secret itself."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise ValueError("expected the NAME of an environment variable (letters, digits, '_'), like ZMOT_SMTP_PASSWORD, "
+                         "not the secret itself")
+    return name
+
+
+def _printable(text: str) -> str:
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ValueError("expected one line of printable text (no line breaks or control characters)")
+    return text
+
+
+SourceName = Annotated[str, AfterValidator(_source_name)]
+WebUrl = Annotated[str, AfterValidator(_web_url)]
+Subreddit = Annotated[str, AfterValidator(_subreddit)]
+EnvName = Annotated[str, AfterValidator(_env_name)]
+
+
 # --- brands.yaml -------------------------------------------------------------------------
 
 
+def _nonblank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("expected a non-empty name")
+    return text
+
+
+Name = Annotated[str, AfterValidator(_nonblank)]
+
+
 class Product(_Model):
-    name: str = Field(min_length=1)
-    aliases: list[str] = Field(default_factory=list)
+    name: Name
+    aliases: list[Name] = Field(default_factory=list)
 
     @property
     def terms(self) -> list[str]:
@@ -47,15 +105,15 @@ class Product(_Model):
 
 
 class Brand(_Model):
-    name: str = Field(min_length=1)
-    aliases: list[str] = Field(default_factory=list)
+    name: Name
+    aliases: list[Name] = Field(default_factory=list)
     case_sensitive: bool = Field(
         default=False,
         description="Match names only as written (Apple, not apple): for brands that are common words.",
     )
     products: list[Product] = Field(default_factory=list)
-    competitors: list[str] = Field(default_factory=list)
-    exclusions: list[str] = Field(
+    competitors: list[Name] = Field(default_factory=list, description="Other brands in this file, for share of voice.")
+    exclusions: list[Name] = Field(
         default_factory=list,
         description="Phrases that veto a match when they contain it, case-insensitive: 'apple pie'.",
     )
@@ -69,13 +127,39 @@ class BrandCatalog(_Model):
     brands: list[Brand] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _names_unique(self) -> "BrandCatalog":
-        seen: set[str] = set()
-        for brand in self.brands:
-            key = brand.name.casefold()
-            if key in seen:
-                raise ValueError(f"brand {brand.name!r} is listed twice; merge its entries")
-            seen.add(key)
+    def _consistent(self) -> "BrandCatalog":
+        """Each name finds one brand or product; competitors and exclusions refer to what is there."""
+        owner: dict[str, str] = {}
+        brand_names = [b.name for b in self.brands]
+        for i, brand in enumerate(self.brands):
+            if brand.name.casefold() in {b.name.casefold() for b in self.brands[:i]}:
+                raise ValueError(f"brands[{i}].name: brand {brand.name!r} is listed twice; expected each brand once (merge its entries)")
+            at = _item_key("brands", brand_names, i)
+            names = [(f"{at}.name", brand.name), *((f"{at}.aliases[{j}]", a) for j, a in enumerate(brand.aliases))]
+            for p, product in enumerate(brand.products):
+                p_at = _item_key(f"{at}.products", [x.name for x in brand.products], p)
+                names += [(f"{p_at}.name", product.name), *((f"{p_at}.aliases[{j}]", a) for j, a in enumerate(product.aliases))]
+            mine: dict[str, str] = {}
+            for key, term in names:
+                if _folded(term) in owner:
+                    raise ValueError(f"{key}: {term!r} is already a name of {owner[_folded(term)]}; "
+                                     "expected each name to belong to one brand")
+                if ".products[" in key and _folded(term) in mine:
+                    raise ValueError(f"{key}: {term!r} is already {mine[_folded(term)]}; expected each name once")
+                mine.setdefault(_folded(term), key)
+            owner.update((t, f"brand {brand.name!r}") for t in mine)
+            for j, phrase in enumerate(brand.exclusions):
+                hit = next((t for _, t in names if f" {_folded(phrase)} " in f" {_folded(t)} "), None)
+                if hit:
+                    raise ValueError(f"{at}.exclusions[{j}]: {phrase!r} would veto every mention of {hit!r}; "
+                                     "expected a longer phrase that only the unwanted sense contains, like 'apple pie'")
+        known = {b.name.casefold(): b.name for b in self.brands}
+        for i, brand in enumerate(self.brands):
+            for j, rival in enumerate(brand.competitors):
+                if rival.casefold() not in known or rival.casefold() == brand.name.casefold():
+                    others = ", ".join(n for k, n in known.items() if k != brand.name.casefold()) or "none"
+                    raise ValueError(f"{_item_key('brands', brand_names, i)}.competitors[{j}]: {rival!r} is not another "
+                                     f"brand in this file; expected one of: {others} (add it as a brand to compare with it)")
         return self
 
     def brand(self, name: str) -> Brand:
@@ -96,11 +180,8 @@ class BrandCatalog(_Model):
 
 # --- sources.yaml ------------------------------------------------------------------------
 
-SUBREDDIT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$"
-
-
 class HttpPolicy(_Model):
-    user_agent: str = "ZMOT-Monitor/0.1 (social listening; +https://github.com/zmot-monitor/zmot-monitor)"
+    user_agent: Annotated[str, Field(min_length=1), AfterValidator(_printable)] = "ZMOT-Monitor/0.1 (social listening; +https://github.com/zmot-monitor/zmot-monitor)"
     timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     max_retries: int = Field(default=3, ge=0, le=10)
     backoff_seconds: float = Field(default=1.0, ge=0, le=60)
@@ -109,9 +190,9 @@ class HttpPolicy(_Model):
 
 
 class RssSource(_Model):
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: SourceName
     kind: Literal["rss"]
-    url: str = Field(min_length=1)
+    url: WebUrl
     enabled: bool = True
     brands: list[str] = Field(
         default_factory=list, description="Only keep mentions of these brands; empty means all."
@@ -122,29 +203,22 @@ class RssSource(_Model):
     def describe(self) -> str:
         return self.url
 
-    @field_validator("url")
-    @classmethod
-    def _url_scheme(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://", "file:")):
-            raise ValueError("expected an http://, https:// or file: URL")
-        return url
-
 
 class RedditSearch(_Model):
     query: str = Field(min_length=1, max_length=512, description='Reddit search syntax, e.g. "Acme Mobile" or acme AND (x1 OR x2).')
-    subreddit: str = Field(default="all", pattern=SUBREDDIT_PATTERN)
+    subreddit: Subreddit = "all"
 
 
 class RedditSource(_Model):
     """Posts and comments from watched subreddits and searches; credentials come from the environment."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: SourceName
     kind: Literal["reddit"]
     enabled: bool = True
     brands: list[str] = Field(
         default_factory=list, description="Only keep mentions of these brands; empty means all."
     )
-    subreddits: list[Annotated[str, Field(pattern=SUBREDDIT_PATTERN)]] = Field(
+    subreddits: list[Subreddit] = Field(
         default_factory=list, description="Every new post (and comment) here that names a brand is kept."
     )
     searches: list[RedditSearch] = Field(default_factory=list)
@@ -178,10 +252,10 @@ class RedditSource(_Model):
 class ReviewSource(_Model):
     """Review pages (a company's page on a review site, a product page in a shop), read politely."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: SourceName
     kind: Literal["reviews"]
     enabled: bool = True
-    urls: list[str] = Field(min_length=1, description="First page of each review listing, newest first.")
+    urls: list[WebUrl] = Field(min_length=1, description="First page of each review listing, newest first.")
     brand: str | None = Field(default=None, description="The brand these pages review; reviews need not name it.")
     product: str | None = Field(default=None, description="The product these pages review (one of the brand's products).")
     brands: list[str] = Field(default_factory=list, description="Ignored for reviews: every review on the page is kept.")
@@ -193,14 +267,6 @@ class ReviewSource(_Model):
     def describe(self) -> str:
         subject = f" about {self.product or self.brand}" if self.brand else ""
         return f"{len(self.urls)} review page(s){subject}: {', '.join(self.urls)}"
-
-    @field_validator("urls")
-    @classmethod
-    def _url_schemes(cls, urls: list[str]) -> list[str]:
-        for url in urls:
-            if not url.startswith(("http://", "https://", "file:")):
-                raise ValueError(f"expected http://, https:// or file: URLs (got {url!r})")
-        return urls
 
     @model_validator(mode="after")
     def _product_needs_brand(self) -> "ReviewSource":
@@ -218,10 +284,12 @@ class SourcesConfig(_Model):
 
     @model_validator(mode="after")
     def _names_unique(self) -> "SourcesConfig":
-        names = [s.name for s in self.sources]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"source names must be unique; repeated: {', '.join(dupes)}")
+        """Names key each source's cursor and staging files: two sources must never share them."""
+        for i, source in enumerate(self.sources):
+            first = next((j for j, s in enumerate(self.sources[:i]) if s.name.casefold() == source.name.casefold()), None)
+            if first is not None:
+                raise ValueError(f"sources[{i}].name: {source.name!r} is already the name of sources[{first}]; "
+                                 f"expected unique source names (repeated: {source.name})")
         return self
 
     def enabled(self) -> list[Source]:
@@ -240,12 +308,19 @@ class SourcesConfig(_Model):
 # --- alerts.yaml -------------------------------------------------------------------------
 
 
+def _host(host: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\]", host):
+        raise ValueError("expected a host name or address only, like smtp.example.com (no scheme, port or spaces; "
+                         "the port goes in smtp.port)")
+    return host
+
+
 class SmtpSettings(_Model):
-    host: str = Field(min_length=1)
+    host: Annotated[str, AfterValidator(_host)]
     port: int = Field(default=587, ge=1, le=65535)
     security: Literal["starttls", "ssl", "none"] = "starttls"
-    username_env: str | None = Field(default=None, description="Environment variable holding the user name.")
-    password_env: str | None = Field(default=None, description="Environment variable holding the password.")
+    username_env: EnvName | None = Field(default=None, description="Environment variable holding the user name.")
+    password_env: EnvName | None = Field(default=None, description="Environment variable holding the password.")
     airflow_conn_id: str | None = Field(
         default=None, description="Airflow connection to take host/port/login/password from instead."
     )
@@ -254,7 +329,9 @@ class SmtpSettings(_Model):
 
 def _plain_email(address: str) -> str:
     """Refuse anything that could smuggle a header or a second address into an e-mail."""
-    if address.count("@") != 1 or any(c in address for c in "\r\n<>,;\"' \t"):
+    local, _, domain = address.partition("@")
+    if (not local or not domain or "@" in domain or ".." in domain or domain.startswith(".") or domain.endswith(".")
+            or any(c in address for c in "<>,;\"' ") or any(ord(c) < 32 or ord(c) == 127 for c in address)):
         raise ValueError("expected a plain e-mail address like name@example.com")
     return address
 
@@ -266,7 +343,7 @@ class AlertRules(_Model):
     """When a jump is worth an email. Defaults favour few, meaningful alerts over many."""
 
     metrics: list[Literal["negative_mentions", "lzmot_mentions", "negative_share", "avg_rating"]] = Field(
-        default_factory=lambda: ["negative_mentions", "lzmot_mentions"],
+        default_factory=lambda: ["negative_mentions", "lzmot_mentions"], min_length=1,
         description="Series to watch per brand: counts of negative or LZMOT mentions, the negative share, review ratings.",
     )
     per_product: bool = Field(default=False, description="Also watch each product's series.")
@@ -286,7 +363,7 @@ class AlertsConfig(_Model):
     sender: EmailAddress = "zmot-monitor@localhost"
     recipients: list[EmailAddress] = Field(default_factory=list)
     smtp: SmtpSettings | None = Field(default=None, description="No SMTP: emails go to outbox_dir as .eml.")
-    outbox_dir: str = Field(default="outbox", description="Relative paths are under the data directory.")
+    outbox_dir: str = Field(default="outbox", min_length=1, description="Relative paths are under the data directory.")
     rules: AlertRules = Field(default_factory=AlertRules)
 
 
@@ -301,26 +378,6 @@ class AppConfig(_Model):
     sources: SourcesConfig
     alerts: AlertsConfig
 
-    @model_validator(mode="after")
-    def _references_resolve(self) -> "AppConfig":
-        known = {b.name.casefold() for b in self.brands.brands}
-        for source in self.sources.sources:
-            named = [*source.brands, *([source.brand] if isinstance(source, ReviewSource) and source.brand else [])]
-            unknown = [b for b in named if b.casefold() not in known]
-            if unknown:
-                raise ValueError(
-                    f"{SOURCES_FILE}: sources[{source.name}].brands: unknown brand(s) "
-                    f"{', '.join(unknown)}; expected names from {BRANDS_FILE}"
-                )
-            if isinstance(source, ReviewSource) and source.brand and source.product:
-                brand = next(b for b in self.brands.brands if b.name.casefold() == source.brand.casefold())
-                products = [p.name for p in brand.products]
-                if source.product.casefold() not in {p.casefold() for p in products}:
-                    raise ValueError(
-                        f"{SOURCES_FILE}: sources[{source.name}].product: {source.product!r} is not a product of "
-                        f"{brand.name}; expected one of: {', '.join(products) or 'none configured'}"
-                    )
-        return self
 
 
 def load_config(directory: str | os.PathLike[str]) -> AppConfig:
@@ -332,11 +389,58 @@ def load_config(directory: str | os.PathLike[str]) -> AppConfig:
     sources_data = _read_yaml(root / SOURCES_FILE, required=True)
     _resolve_file_urls(sources_data, root)
     sources = _validate(root / SOURCES_FILE, SourcesConfig, sources_data)
+    _check_references(root / SOURCES_FILE, sources, brands)
     alerts = _load_file(root / ALERTS_FILE, AlertsConfig, required=False)
-    try:
-        return AppConfig(directory=str(root), brands=brands, sources=sources, alerts=alerts)
-    except ValidationError as exc:
-        raise ConfigError(_first_message(exc)) from None
+    _check_delivery(root / ALERTS_FILE, alerts)
+    return AppConfig(directory=str(root), brands=brands, sources=sources, alerts=alerts)
+
+
+def missing_local_files(cfg: AppConfig) -> list[str]:
+    """file: URLs that point at nothing. Not a load error (a run rejects that one source and goes on),
+    but `zmot check-config` reports them."""
+    problems = []
+    for i, source in enumerate(cfg.sources.sources):
+        urls = [("url", source.url)] if isinstance(source, RssSource) else []
+        urls += [(f"urls[{j}]", u) for j, u in enumerate(source.urls)] if isinstance(source, ReviewSource) else []
+        for key, url in urls:
+            local = Path(url.removeprefix("file://")) if url.startswith("file:") else None
+            if local is not None and not local.is_file():
+                where = _item_key("sources", [s.name for s in cfg.sources.sources], i)
+                problems.append(f"{Path(cfg.directory) / SOURCES_FILE}: {where}.{key}: no such file {local}; "
+                                "expected an existing file (file: paths are relative to the config directory)")
+    return problems
+
+
+def _check_references(path: Path, sources: SourcesConfig, catalog: BrandCatalog) -> None:
+    """Brands and products named in sources.yaml exist in brands.yaml."""
+    known = {b.name.casefold(): b for b in catalog.brands}
+    names = [s.name for s in sources.sources]
+    expected = ", ".join(b.name for b in catalog.brands)
+    for i, source in enumerate(sources.sources):
+        where = _item_key("sources", names, i)
+        named = [(f"brands[{j}]", b) for j, b in enumerate(source.brands)]
+        named += [("brand", source.brand)] if isinstance(source, ReviewSource) and source.brand else []
+        for key, brand in named:
+            if brand.casefold() not in known:
+                raise ConfigError(f"{path}: {where}.{key}: unknown brand {brand!r}; expected a brand from {BRANDS_FILE}: {expected}")
+        if isinstance(source, ReviewSource) and source.brand and source.product:
+            brand_cfg = known[source.brand.casefold()]
+            products = [p.name for p in brand_cfg.products]
+            if source.product.casefold() not in {p.casefold() for p in products}:
+                raise ConfigError(
+                    f"{path}: {where}.product: {source.product!r} is not a product of {brand_cfg.name}; "
+                    f"expected one of: {', '.join(products) or 'none configured'}"
+                )
+
+
+def _check_delivery(path: Path, alerts: AlertsConfig) -> None:
+    """With SMTP configured, mail must have somewhere to go and a sender a real server accepts."""
+    if alerts.smtp is None:
+        return
+    if not alerts.recipients:
+        raise ConfigError(f"{path}: recipients: empty while smtp is set; expected at least one e-mail address")
+    if "sender" not in alerts.model_fields_set:
+        raise ConfigError(f"{path}: sender: missing while smtp is set; expected the From address, like alerts@example.com")
 
 
 def _load_file(path: Path, model: type[_Model], *, required: bool) -> Any:
@@ -349,15 +453,18 @@ def _read_yaml(path: Path, *, required: bool) -> dict[str, Any]:
             raise ConfigError(f"{path}: file not found; every config directory needs it")
         return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        data = read_yaml(path)
+    except YamlFileError as exc:
+        raise ConfigError(str(exc)) from None
     if data is None:
+        if required:
+            raise ConfigError(f"{path}: the file is empty; expected {_TOP_KEYS[path.name]}")
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of keys at the top, got {type(data).__name__}")
+        raise ConfigError(
+            f"{path}: expected a mapping of keys ({_TOP_KEYS.get(path.name, 'key: value')}), "
+            f"got a {_yaml_type(data)}"
+        )
     return data
 
 
@@ -384,28 +491,76 @@ def _validate(path: Path, model: type[_Model], data: dict[str, Any]) -> Any:
 
 
 def _messages(path: Path, model: type[_Model], exc: ValidationError, data: dict[str, Any]) -> list[str]:
-    lines = []
-    for error in exc.errors():
-        key = _key_path(error["loc"], data)
-        if error["type"] == "extra_forbidden":
-            allowed = ", ".join(_model_at(model, error["loc"][:-1]).model_fields)
-            lines.append(f"{path}: {key}: unknown key; expected one of: {allowed}")
-        else:
-            got = error.get("input")
-            got_text = "" if isinstance(got, dict) else f" (got {got!r})"
-            message = error["msg"].removeprefix("Value error, ").replace("Input should be", "expected")
-            lines.append(f"{path}: {key}: {message}{got_text}")
-    return lines
+    return [f"{path}: {_message(model, error, data)}" for error in exc.errors()]
+
+
+def _message(model: type[_Model], error: Any, data: dict[str, Any]) -> str:
+    """One error as `key.path: what was expected (got what)`; values under secret-looking keys are never shown."""
+    loc, kind, got = tuple(error["loc"]), error["type"], error.get("input")
+    text = error["msg"].removeprefix("Value error, ")
+    if not loc and kind == "value_error":
+        return text  # a whole-file check that names its own key path
+    key = _key_path(loc, data)
+    if kind == "extra_forbidden":
+        allowed = list(_model_at(model, loc[:-1]).model_fields)
+        hint = _secret_hint(loc) or _did_you_mean(str(loc[-1]), allowed)
+        return f"{key}: unknown key; expected one of: {', '.join(allowed)}{hint}"
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        kinds = ", ".join(repr(k) for k in _tags(model, loc))
+        if kind == "union_tag_not_found":
+            return f"{key}.kind: missing; expected one of {kinds}"
+        return f"{key}.kind: expected one of {kinds} (got {error['ctx']['tag']!r})"
+    if kind == "missing":
+        return f"{key}: missing; this key is required"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        text = "expected a mapping of keys"
+    elif kind == "string_too_short" and error.get("ctx", {}).get("min_length") == 1:
+        text = "expected a non-empty value"
+    text = re.sub(r"^\w+ should (be |have )?", "expected ", text).split(" after validation")[0]
+    if any(isinstance(part, str) and _SECRET_KEY.search(part) for part in loc):
+        return f"{key}: {text}"
+    return f"{key}: {text}{_got(got, kind)}"
+
+
+def _got(value: Any, kind: str) -> str:
+    if value is None:
+        return " (got nothing: the key has no value)"
+    if isinstance(value, dict):
+        return ""
+    shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+    if kind == "string_type" and isinstance(value, (bool, int, float)):
+        return f" (got {shown}; put it in quotes: YAML reads yes/no/on/off as booleans and digits as numbers)"
+    if kind == "list_type" and isinstance(value, str):
+        return f" (got {shown}; write a list: [{value}])"
+    return f" (got {shown})"
+
+
+def _did_you_mean(key: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _secret_hint(loc: tuple[Any, ...]) -> str:
+    key = str(loc[-1]).lower()
+    if not (_SECRET_KEY.search(key) or key in ("client_id", "username", "user", "login")):
+        return ""
+    if "smtp" in loc:
+        return ("; secrets never go in config files: put it in an environment variable and name that variable in "
+                "password_env / username_env (or use airflow_conn_id)")
+    if "reddit" in loc:
+        return ("; Reddit credentials never go in config files: set ZMOT_REDDIT_CLIENT_ID and ZMOT_REDDIT_CLIENT_SECRET "
+                "in the environment (or the Airflow connection named by connection_id)")
+    return "; secrets never go in config files: put them in environment variables"
 
 
 def _key_path(loc: tuple[Any, ...], data: Any) -> str:
-    """Render a pydantic location as a YAML key path, naming list items by their `name` when they have one."""
+    """Render a pydantic location as a YAML key path, naming list items by their `name` when it is unique."""
     parts: list[str] = []
     node = data
     for item in loc:
         if isinstance(item, int):
-            name = node[item].get("name") if isinstance(node, list) and item < len(node) and isinstance(node[item], dict) else None
-            parts.append(f"[{name}]" if name else f"[{item}]")
+            names = [x.get("name") if isinstance(x, dict) else None for x in node] if isinstance(node, list) else []
+            parts.append(_item_key("", names, item))
             node = node[item] if isinstance(node, list) and item < len(node) else None
         elif isinstance(node, dict) and item in node:
             parts.append(f".{item}" if parts else str(item))
@@ -418,27 +573,52 @@ def _key_path(loc: tuple[Any, ...], data: Any) -> str:
     return "".join(parts) or "(top level)"
 
 
+def _item_key(key: str, names: list[Any], index: int) -> str:
+    """`sources[news]` when that item's name is a unique string, else `sources[2]`."""
+    name = names[index] if index < len(names) else None
+    unique = isinstance(name, str) and name.strip() and names.count(name) == 1
+    return f"{key}[{name}]" if unique else f"{key}[{index}]"
+
+
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel]:
     """Follow a validation location down the model classes, to list the keys allowed there."""
+    candidates = [model]
     for item in loc:
-        if not isinstance(item, str) or item not in model.model_fields:
-            continue  # list indexes and discriminator tags
-        model = _model_in(model.model_fields[item].annotation) or model
-    return model
+        tagged = [m for m in candidates if _kind_tag(m) == item]
+        if tagged:
+            candidates = tagged  # the discriminator picked one source kind
+            continue
+        owner = next((m for m in candidates if isinstance(item, str) and item in m.model_fields), None)
+        if owner is not None:
+            candidates = _models_in(owner.model_fields[item].annotation) or candidates
+    return candidates[0]
 
 
-def _model_in(annotation: Any) -> type[BaseModel] | None:
+def _tags(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The `kind` values allowed at a location: every source kind."""
+    owner = _model_at(model, loc[:-1]) if loc else model
+    field = owner.model_fields.get(str(loc[-1])) if loc else None
+    return [t for m in (_models_in(field.annotation) if field else []) if (t := _kind_tag(m))] or ["rss", "reddit", "reviews"]
+
+
+def _kind_tag(model: type[BaseModel]) -> str | None:
+    field = model.model_fields.get("kind")
+    args = get_args(field.annotation) if field else ()
+    return args[0] if args else None
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_in(arg)
-        if found:
-            return found
-    return None
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
 
 
-def _first_message(exc: ValidationError) -> str:
-    return "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+def _yaml_type(data: Any) -> str:
+    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(data), type(data).__name__)
+
+
+def _folded(term: str) -> str:
+    return " ".join(term.casefold().split())
 
 
 def _unique(items: list[str]) -> list[str]:
