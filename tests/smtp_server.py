@@ -31,8 +31,8 @@ class Mailbox:
 
 
 @contextmanager
-def smtp_server() -> Iterator[tuple[Controller, Mailbox]]:
-    mailbox = Mailbox()
+def smtp_server(mailbox: Mailbox | None = None) -> Iterator[tuple[Controller, Mailbox]]:
+    mailbox = mailbox or Mailbox()
     controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
     controller.start()
     try:

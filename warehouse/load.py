@@ -3,7 +3,8 @@ and the daily signals of the days it touched, so a reader sees all of a run or n
 
 Upsert by stable mention id makes reruns idempotent: an unchanged mention is left exactly as it
 was, an edited one (new content hash) replaces its text, NLP and references, a new one is inserted.
-A source's cursor is written in the same transaction as its mentions, so it never runs ahead of them.
+A source's cursor is written in the same transaction as its mentions, so it never runs ahead of them,
+and an older run that loads after a newer one (two runs at once) never rewinds it.
 """
 
 from __future__ import annotations
@@ -129,7 +130,8 @@ def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
         con.execute(
             "INSERT INTO source_state VALUES (?, ?, ?, ?) ON CONFLICT (source_id) DO UPDATE SET "
             "source_kind = excluded.source_kind, state = excluded.state, updated_run = excluded.updated_run "
-            "WHERE source_state.state::VARCHAR <> excluded.state::VARCHAR",
+            "WHERE source_state.state::VARCHAR <> excluded.state::VARCHAR "
+            "AND source_state.updated_run <= excluded.updated_run",  # an older run loading late never rewinds a cursor
             [state.source_id, state.source_kind, state.to_json(), staged.run_key],
         )
     if staged.catalog:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -54,6 +57,24 @@ def run_dag_locally(dates: list[date], env: dict[str, str], *, send_alerts: bool
     """Migrate the private metadata DB, then run the DAG for each date with dag.test()."""
     home = Path(env["AIRFLOW_HOME"])
     home.mkdir(parents=True, exist_ok=True)
+    with _one_local_run_at_a_time(home):
+        _migrate_and_run(home, dates, env, send_alerts=send_alerts)
+
+
+@contextmanager
+def _one_local_run_at_a_time(home: Path) -> Iterator[None]:
+    """Two local runs on one data dir would share a SQLite metadata DB (concurrent migrations fail) and the
+    warehouse's cursors; like `max_active_runs=1` in a deployment, the second waits for the first."""
+    with open(home / "run.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"another zmot run is using {home.parent}; waiting for it to finish", file=sys.stderr, flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _migrate_and_run(home: Path, dates: list[date], env: dict[str, str], *, send_alerts: bool) -> None:
     migrate = subprocess.run(
         [sys.executable, "-m", "airflow", "db", "migrate"], env=env, capture_output=True, text=True
     )

@@ -68,7 +68,7 @@ def snapshot(warehouse: Path, tables: list[str] | None = None) -> dict[str, list
     """Every data table, sorted; run bookkeeping columns (fetch times, run keys) left out so reruns compare."""
     columns = {"mentions": "* EXCLUDE (fetched_at, first_run, last_run)", "rejects": "source_id, stage, reason",
                "source_state": "source_id, state",
-               "alerts": "brand, product, source_kind, metric, window_start, window_end, observed, expected, delivery"}
+               "alerts": "brand, product, source_kind, metric, window_start, window_end, observed, expected, notified_at IS NOT NULL"}
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         return {

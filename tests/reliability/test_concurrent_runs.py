@@ -1,0 +1,96 @@
+"""Two daily runs at once: they end as the same runs one after the other would, whatever order their steps take.
+
+Locally, `zmot run` processes on one data dir take turns (a second would otherwise race the first's
+Airflow metadata migration). In a deployment, two workers can still overlap two runs (a manual
+trigger beside the scheduled one): their steps interleave on the same warehouse and staging area.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from tests.reliability.harness import SAMPLE, query, run_day, snapshot, write_config
+from zmot import steps
+from zmot.runcontext import RunContext
+
+DAYS = ["2026-11-10", "2026-11-12"]
+
+
+def _sources() -> str:
+    return "sources:\n" + "".join(
+        f"  - name: {name}\n    kind: rss\n    url: {(SAMPLE / 'feeds' / file).as_uri()}\n    backfill_days: 60\n"
+        for name, file in (("telecom-news", "telecom-news.rss.xml"), ("mobile-forum", "mobile-forum.atom.xml"),
+                           ("coffee-gear-blog", "coffee-gear-blog.rss.xml"))
+    )
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory) -> tuple[Path, dict[str, list[tuple]]]:
+    """The config, and the warehouse the two days leave when run one after the other."""
+    tmp = tmp_path_factory.mktemp("sequential")
+    config = write_config(tmp / "config", _sources())
+    for day in DAYS:
+        run_day(config, tmp / "data", day)
+    return config, snapshot(tmp / "data" / "zmot.duckdb")
+
+
+def _ctx(config: Path, data: Path, day: str) -> RunContext:
+    return RunContext.for_date(datetime.fromisoformat(day).replace(tzinfo=timezone.utc), config_dir=config, data_dir=data)
+
+
+@pytest.mark.parametrize("days", [DAYS, DAYS[::-1], [DAYS[1], DAYS[1]]], ids=["older-loads-first", "older-loads-last", "same-day-twice"])
+def test_interleaved_steps_of_two_runs_end_as_sequential_runs(setup, tmp_path: Path, days: list[str]) -> None:
+    """Both runs extract before either loads (both read the same cursors); then they load in `days` order."""
+    config, expected = setup
+    data = tmp_path / "data"
+    run_day(config, data, DAYS[0])  # history before the overlap
+    first, second = (_ctx(config, data, d) for d in days)
+    for ctx in (first, second):
+        for name in steps.source_names(ctx):
+            steps.extract(ctx, name)
+    for ctx in (first, second):
+        steps.enrich(ctx)
+    for ctx in (first, second):
+        loaded = steps.load(ctx)
+        steps.detect(ctx, loaded["days_touched"])
+        steps.notify(ctx)
+    assert snapshot(data / "zmot.duckdb") == expected
+
+
+def test_a_late_older_run_does_not_rewind_the_cursors(setup, tmp_path: Path) -> None:
+    config, _ = setup
+    data = tmp_path / "data"
+    newer, older = _ctx(config, data, DAYS[1]), _ctx(config, data, DAYS[0])
+    for ctx in (older, newer):
+        for name in steps.source_names(ctx):
+            steps.extract(ctx, name)
+        steps.enrich(ctx)
+    steps.load(newer)
+    steps.load(older)
+    runs = query(data / "zmot.duckdb", "SELECT DISTINCT updated_run FROM source_state")
+    assert runs == [(newer.run_key,)]
+
+
+@pytest.mark.slow
+def test_two_zmot_runs_started_together_take_turns_and_both_succeed(setup, airflow_db, tmp_path: Path) -> None:
+    """Real processes through the real DAG: the newer day and the older day started at the same moment."""
+    config, expected = setup
+    data = tmp_path / "data"
+    zmot = str(Path(sys.executable).parent / "zmot")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    runs = [
+        subprocess.Popen([zmot, "run", "--date", day, "--config", str(config), "--data-dir", str(data)],
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for day in DAYS[::-1]
+    ]
+    outputs = [run.communicate(timeout=600) for run in runs]
+    for run, (_, err) in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, err[-3000:]
+    assert sum("waiting for it to finish" in err for _, err in outputs) == 1  # the second waited, visibly
+    assert snapshot(data / "zmot.duckdb") == expected
