@@ -9,6 +9,7 @@ and an older run that loads after a newer one (two runs at once) never rewinds i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -57,7 +58,8 @@ def load_run(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
         summary = _load(con, staged)
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        with contextlib.suppress(duckdb.TransactionException):  # a failed COMMIT (disk full) already ended it
+            con.execute("ROLLBACK")
         raise
     return summary
 

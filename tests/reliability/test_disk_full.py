@@ -125,7 +125,10 @@ def _fill(mount: Path, leave: int) -> Path:
     return filler
 
 
-@pytest.mark.parametrize("leave", [0, 64 * 1024, 1024 * 1024])
+# Free bytes left: none (staging fails), ~120 kB (the load's COMMIT fails writing DuckDB's WAL), 1 MB (the
+# load commits, writing the alert to the outbox fails). Where each fails depends on file sizes; the test
+# holds whichever step it is.
+@pytest.mark.parametrize("leave", [0, 120_000, 1024 * 1024])
 def test_a_full_disk_mid_run_loses_nothing_once_space_is_back(clean, small_disk: Path, leave: int) -> None:
     config, expected = clean
     data = small_disk / "data"
@@ -136,7 +139,8 @@ def test_a_full_disk_mid_run_loses_nothing_once_space_is_back(clean, small_disk:
     attempt = _run_in_a_process(config, data, DAYS[1])
     after_attempt = snapshot(data / "zmot.duckdb")
     if attempt.returncode != 0:
-        assert "No space left on device" in attempt.stderr or "ENOSPC" in attempt.stderr, attempt.stderr[-3000:]
+        final_error = attempt.stderr.strip().splitlines()[-1]
+        assert "No space left on device" in final_error, attempt.stderr[-3000:]  # the real cause, not a follow-on
         assert after_attempt["mentions"] in (before["mentions"], expected["mentions"])  # all of the run or none
     filler.unlink()
     rerun = _run_in_a_process(config, data, DAYS[1])
