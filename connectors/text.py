@@ -51,10 +51,10 @@ def html_to_text(markup: str) -> str:
     try:
         parser.feed(markup)
         parser.close()
-        text = "".join(parser.parts)
+        text = "".join(parser.parts)  # entities already decoded, once: "&amp;lt;" stays the text "&lt;"
     except Exception:  # HTMLParser is lenient; this is the last resort for pathological markup
-        text = re.sub(r"<[^>]*>", " ", markup)
-    return clean_text(html.unescape(text) if "&" in text else text)
+        text = html.unescape(re.sub(r"<[^>]*>", " ", markup))
+    return clean_text(text)
 
 
 def plain_unicode(text: str) -> str:

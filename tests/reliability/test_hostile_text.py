@@ -96,6 +96,9 @@ RSS_ITEMS = [
     # markup in the feed's HTML is markup: the script and the image are dropped, not stored
     Item("markup", "Acme Mobile <script>alert(3)</script>", "<p>Acme Mobile is awful</p><script>alert(4)</script><img src=x onerror=alert(5)>",
          "Acme Mobile", "Acme Mobile is awful", [("Acme Mobile", "Acme Mobile")]),  # the title starts the text: read once
+    # an entity the author escaped ("&lt;b&gt;" typed as text) is decoded once, not twice into markup
+    Item("escaped-entity", "Entities", "Acme Mobile shows &amp;lt;b&amp;gt; in its app, awful",
+         "Entities", "Acme Mobile shows &lt;b&gt; in its app, awful", [("Acme Mobile", "Acme Mobile")]),
     # HTML drops character references to control characters; a brand glued to what is left still matches
     Item("controls", "Acme Mobile&#x1b;[2J", "Acme Mobile&#x1b;[31m red&#x1b;[0m &#x0b;vt&#13;cr&#x7f;del, awful",
          "Acme Mobile[2J", "Acme Mobile[31m red[0m vt\ncrdel, awful", [("Acme Mobile", "Acme Mobile")] * 2),
