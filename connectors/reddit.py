@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
@@ -48,6 +49,7 @@ REDDIT_WEB = "https://www.reddit.com"
 PAGE_SIZE = 100
 RAW_LIMIT = 20_000
 GONE_TEXT = {"[deleted]", "[removed]"}
+TEXT_FIELDS = ("id", "name", "title", "selftext", "body", "author", "subreddit", "permalink", "link_id", "parent_id", "link_title", "url")
 ENV_CLIENT_ID = "ZMOT_REDDIT_CLIENT_ID"
 ENV_CLIENT_SECRET = "ZMOT_REDDIT_CLIENT_SECRET"
 ENV_USER_AGENT = "ZMOT_REDDIT_USER_AGENT"
@@ -294,6 +296,12 @@ class _Reader:
             except prawcore.ServerError as exc:
                 reason, wait = f"http_{exc.response.status_code}", retry_after_seconds(exc.response.headers)
                 detail = f"Reddit answered {exc.response.status_code}"
+            except prawcore.BadJSON as exc:  # a 200 whose body is an error page or cut short: not Reddit's API answer
+                raise TransientFetchError(
+                    "unexpected_json", url, f"Reddit answered {exc.response.status_code} with a body that is not JSON "
+                    f"({exc.response.headers.get('Content-Type') or 'no content type'}); nothing stored, the cursor stays",
+                    exc.response.content[:500].decode("utf-8", "replace"),
+                ) from None
             except prawcore.ResponseException as exc:
                 status = exc.response.status_code
                 if status == 401 or "access_token" in (exc.response.url or ""):
@@ -369,18 +377,20 @@ class _Run:
         floor = self._floor(stream)
         after: str | None = None
         newest: float | None = None
+        malformed: list[str] = []
         while True:
             try:
                 page = reader.get(path, {**params, "limit": PAGE_SIZE, **({"after": after} if after else {})})
             except (prawcore.Forbidden, prawcore.NotFound, prawcore.Redirect, prawcore.BadRequest) as exc:
                 self._refused(stream, reader.reddit.config.oauth_url + path, exc, what="subreddit")
                 return
-            children, after = _listing(page)
+            children, after = _listing(page, reader.reddit.config.oauth_url + path)
             reached_floor = False
             for thing in children:
-                created = (thing.get("data") or {}).get("created_utc")
-                if created is None:
+                if problem := _malformed(thing):
+                    malformed.append(problem)
                     continue
+                created = thing["data"]["created_utc"]
                 if created < floor:
                     reached_floor = True
                     break
@@ -389,14 +399,17 @@ class _Run:
                     continue
                 newest = created if newest is None else max(newest, created)
                 self._take(thing, stream)
-                if thing.get("kind") == "t3" and stream.startswith("search:") and not thing["data"].get("crosspost_parent"):
+                if thing["kind"] == "t3" and stream.startswith("search:") and thing["data"].get("id") and not thing["data"].get("crosspost_parent"):
                     self.new_threads.setdefault(thing["data"]["id"], thing["data"].get("title") or "")
                 if self.full:
                     self.reject("item_cap", f"{stream}: stopped at max_items={self.plan.max_items}; older items were skipped")
                     break
             if reached_floor or not after or self.full:
                 break
-        if newest is not None:
+        if malformed:  # what was readable is stored; the cursor waits so the rest is read once Reddit sends it whole
+            self.reject("unexpected_item", f"{stream}: {len(malformed)} listing item(s) are not a post or comment we can read "
+                        f"({'; '.join(malformed[:3])}); skipped, and this stream's cursor stays")
+        elif newest is not None:
             self.cursors[stream] = max(newest, self._stored_cursor(stream) or newest)
 
     def read_threads(self, reader: _Reader) -> None:
@@ -419,8 +432,11 @@ class _Run:
                 found, extra = self._expand(reader, thread, stub)
                 comments.extend(found)
                 more.extend(extra)
-            for thing in comments:
-                created = thing["data"].get("created_utc") or 0
+            readable = [thing for thing in comments if not _malformed(thing)]
+            if len(readable) < len(comments):
+                self.reject("unexpected_item", f"thread {thread}: {len(comments) - len(readable)} comment(s) in a shape we cannot read; skipped")
+            for thing in readable:
+                created = thing["data"]["created_utc"]
                 if self.backfill_start.timestamp() <= created <= self.interval_end.timestamp():
                     self._take(thing, f"thread:{thread}", thread_title=title)
                 if self.full:
@@ -435,14 +451,14 @@ class _Run:
         return SourceState(self.source_id, SOURCE_KIND, watermark=watermark, extra=extra)
 
     def _expand(self, reader: _Reader, thread: str, stub: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        children = stub.get("children") or []
+        children = [c for c in _dig(stub, "children") or [] if isinstance(c, str)]
         if children:
             data = {"api_type": "json", "children": ",".join(children), "link_id": f"t3_{thread}", "sort": "new"}
             answer = reader.get("/api/morechildren", data=data)
-            things = (((answer or {}).get("json") or {}).get("data") or {}).get("things") or []
+            things = [t for t in _dig(answer, "json", "data", "things") or [] if isinstance(t, dict)]
             found = [t for t in things if t.get("kind") == "t1"]
-            return found, [t["data"] for t in things if t.get("kind") == "more"]
-        parent = (stub.get("parent_id") or "").partition("_")[2]
+            return found, [t["data"] for t in things if t.get("kind") == "more" and isinstance(t.get("data"), dict)]
+        parent = str(stub.get("parent_id") or "").partition("_")[2]
         if not parent:
             return [], []
         tree = reader.get(f"/comments/{thread}/_/{parent}", {"limit": 500, "sort": "new"})
@@ -504,30 +520,68 @@ def _permalink(kind: str, data: dict[str, Any]) -> str:
     return ""
 
 
-def _listing(page: Any) -> tuple[list[dict[str, Any]], str | None]:
-    if not isinstance(page, dict) or page.get("kind") != "Listing":
-        raise TerminalFetchError("unexpected_json", REDDIT_WEB, "Reddit returned JSON that is not a listing",
-                                 json.dumps(page)[:500] if page is not None else "")
-    data = page.get("data") or {}
-    return [c for c in data.get("children") or [] if isinstance(c, dict)], data.get("after")
+def _listing(page: Any, url: str) -> tuple[list[Any], str | None]:
+    """A listing's children and the next page's token; anything else Reddit might send fails the source, cursor unmoved."""
+    data = page.get("data") if isinstance(page, dict) else None
+    if page in ("", None):
+        problem = "is empty"
+    elif not isinstance(page, dict) or page.get("kind") != "Listing":
+        problem = "is not a listing"
+    elif not isinstance(data, dict) or not isinstance(data.get("children"), list):
+        problem = "is a listing without a list of children"
+    elif not isinstance(data.get("after"), str | None):
+        problem = "is a listing whose 'after' is not a page token"
+    else:
+        return data["children"], data.get("after") or None
+    raise TerminalFetchError("unexpected_json", url, f"Reddit's answer {problem}; nothing stored, the cursor stays",
+                             json.dumps(page, default=str)[:500])
+
+
+def _malformed(thing: Any) -> str | None:
+    """Why a listing child is not a post or comment we can read (wrong kind or types), or None when it is one."""
+    if not isinstance(thing, dict):
+        return f"a {type(thing).__name__}"
+    data = thing.get("data")
+    if thing.get("kind") not in ("t1", "t3"):
+        return f"kind {str(thing.get('kind'))[:20]!r}"
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str) or not data["name"]:
+        return "no data or no name"
+    created = data.get("created_utc")
+    if isinstance(created, bool) or not isinstance(created, int | float) or not math.isfinite(created):
+        return f"created_utc {str(created)[:20]!r}"
+    wrong = [key for key in TEXT_FIELDS if data.get(key) is not None and not isinstance(data[key], str)]
+    parents = data.get("crosspost_parent_list") or []
+    if not isinstance(parents, list) or not all(isinstance(p, dict) and isinstance(p.get("selftext") or "", str) for p in parents):
+        wrong.append("crosspost_parent_list")
+    return f"{', '.join(wrong)} not text" if wrong else None
+
+
+def _dig(value: Any, *keys: str) -> Any:
+    """value[k1][k2]... where every level is an object, else None."""
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 
 
 def _flatten_tree(listing: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Every comment in a comment tree, depth first, plus its 'more' stubs."""
     comments: list[dict[str, Any]] = []
     more: list[dict[str, Any]] = []
-    stack = list(reversed((listing.get("data") or {}).get("children") or [])) if isinstance(listing, dict) else []
+    children = _dig(listing, "data", "children")
+    stack = list(reversed(children)) if isinstance(children, list) else []
     while stack:
         thing = stack.pop()
-        if thing.get("kind") == "more":
-            more.append(thing.get("data") or {})
+        if not isinstance(thing, dict):
+            continue
+        if thing.get("kind") == "more" and isinstance(thing.get("data"), dict):
+            more.append(thing["data"])
             continue
         if thing.get("kind") != "t1":
             continue
         comments.append(thing)
-        replies = (thing.get("data") or {}).get("replies")
-        if isinstance(replies, dict):
-            stack.extend(reversed((replies.get("data") or {}).get("children") or []))
+        replies = _dig(thing, "data", "replies", "data", "children")
+        if isinstance(replies, list):
+            stack.extend(reversed(replies))
     return comments, more
 
 

@@ -14,8 +14,9 @@ from typing import Any
 from urllib.parse import urljoin, urlparse
 
 import extruct
+import lxml.html
 from extruct.jsonld import JsonLdExtractor
-from extruct.utils import parse_xmldom_html
+from extruct.xmldom import XmlDomHTMLParser
 from lxml import etree
 from w3lib.encoding import html_to_unicode
 
@@ -53,7 +54,7 @@ REPLY_KEYS = ("comment", "review", "answer", "acceptedAnswer", "suggestedAnswer"
 ORGANISATION_TYPES = frozenset({"Organization", "Corporation", "LocalBusiness", "OnlineStore", "Brand"})
 MAX_DEPTH = 40
 
-_BINARY_MIME = re.compile(r"^\s*(image|audio|video|font)/|^\s*application/(pdf|zip|gzip|x-gzip|octet-stream|x-tar|msword|vnd\.)")
+_BINARY_MIME = re.compile(r"^\s*(image|audio|video|font)/|^\s*application/(pdf|zip|gzip|x-gzip|octet-stream|x-tar|msword|vnd\.|([\w.-]+\+)?json)")
 _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b", b"BZh", b"\x7fELF", b"OggS", b"wOFF", b"wOF2")
 _TEXT_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
@@ -63,10 +64,13 @@ _SNIFF_BYTES = 4096
 def extract_page(body: bytes, *, url: str, content_type: str = "") -> PageExtraction:
     """Everything the review connector needs from one page; never raises on broken HTML, only on non-HTML bodies."""
     text = decode_html(body, content_type)
-    tree = _parse(text)
+    tree, cut_short = _parse(text)
     if tree is None:
         return PageExtraction(reviews=[], aggregate=None, next_url=None, bot_wall=None, adapter="generic")
     extraction = _extract_with_adapter(tree, url, text) or extract_generic(tree, url)
+    if cut_short:
+        extraction.damage.insert(0, ("html_too_deep", "the page nests elements deeper than the HTML parser allows; "
+                                     "it was read up to there and reviews after that point are missing"))
     if extraction.next_url is None:
         extraction.next_url = find_next_url(tree, url)
     if not extraction.reviews:
@@ -106,14 +110,17 @@ def _looks_binary(head: bytes) -> bool:
     return controls > len(head) * 0.05
 
 
-def _parse(text: str) -> etree._Element | None:
-    """extruct's DOM-flavoured lxml tree, which its RDFa extractor needs and everything else can share."""
+def _parse(text: str) -> tuple[etree._Element | None, bool]:
+    """extruct's DOM-flavoured lxml tree, which its RDFa extractor needs and everything else can share,
+    and whether libxml2 stopped early at one of its limits (nesting deeper than 256 elements)."""
     if not text.strip():
-        return None
+        return None, False
+    parser = XmlDomHTMLParser(encoding="utf-8")
     try:
-        return parse_xmldom_html(text.encode("utf-8", "replace"), encoding="utf-8")
+        tree = lxml.html.fromstring(text.encode("utf-8", "replace"), parser=parser)
     except (etree.ParserError, ValueError):
-        return None
+        return None, False
+    return tree, any(error.type_name == "ERR_RESOURCE_LIMIT" for error in parser.error_log)
 
 
 # --- generic schema.org path ----------------------------------------------------------------------------
@@ -122,29 +129,53 @@ def _parse(text: str) -> etree._Element | None:
 def extract_generic(tree: etree._Element, url: str) -> PageExtraction:
     """Reviews from every schema.org syntax, JSON-LD first so its copy wins when a review is marked up twice."""
     found = _Found()
-    for syntax, items in _structured_data(tree, url):
+    damage: list[tuple[str, str]] = []
+    for syntax, items in _structured_data(tree, url, damage):
         _Walker(syntax, found, _index_by_id(items)).visit(items, None, 0)
     reviews = _unique_ids(_dedupe(review for review in (_to_review(*entry) for entry in found.reviews()) if review))
-    return PageExtraction(reviews=reviews, aggregate=found.aggregate(), next_url=None, bot_wall=None, adapter="generic")
+    return PageExtraction(reviews=reviews, aggregate=found.aggregate(), next_url=None, bot_wall=None, adapter="generic",
+                          damage=damage)
 
 
-def _structured_data(tree: etree._Element, url: str) -> Iterator[tuple[str, list[Any]]]:
-    yield "json-ld", _normalise(_json_ld_items(tree, url))
+def _structured_data(tree: etree._Element, url: str, damage: list[tuple[str, str]]) -> Iterator[tuple[str, list[Any]]]:
+    yield "json-ld", _normalise(_json_ld_items(tree, url, damage))
     yield "microdata", _normalise(_extruct_syntax(tree, url, "microdata"))
     if tree.xpath("boolean(//*[@typeof or @vocab])"):
         yield "rdfa", _normalise(_rdfa_roots(_extruct_syntax(tree, url, "rdfa")))
 
 
-def _json_ld_items(tree: etree._Element, url: str) -> list[Any]:
-    """One script at a time, so a single malformed block does not hide the others."""
+def _json_ld_items(tree: etree._Element, url: str, damage: list[tuple[str, str]]) -> list[Any]:
+    """One script at a time, so a single malformed block does not hide the others; each one skipped is noted."""
     extractor = JsonLdExtractor()
     items: list[Any] = []
+    skipped: list[str] = []
     for script in tree.xpath('//script[@type="application/ld+json"]'):
         try:
-            items.extend(extractor.extract_items(script, base_url=url))
-        except Exception as exc:  # jstyleson and json raise several types for malformed JSON
-            log.debug("skipping malformed JSON-LD block on %s: %s", url, exc)
+            block = list(extractor.extract_items(script, base_url=url))
+        except Exception as exc:  # jstyleson and json raise several types for malformed JSON, RecursionError too
+            skipped.append(f"{type(exc).__name__}: {str(exc)[:120]}")
+            continue
+        if _deeper_than(block, MAX_DEPTH):
+            skipped.append(f"nested deeper than {MAX_DEPTH} levels")
+            continue
+        items.extend(block)
+    if skipped:
+        log.debug("skipping malformed JSON-LD blocks on %s: %s", url, skipped)
+        damage.append(("jsonld_malformed", f"{len(skipped)} JSON-LD block(s) could not be read ({'; '.join(skipped[:3])}); "
+                                           "reviews marked up only there are missing"))
     return items
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Without recursion, so a block nested thousands deep cannot exhaust the stack of what reads it next."""
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def _extruct_syntax(tree: etree._Element, url: str, syntax: str) -> list[Any]:

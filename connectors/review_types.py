@@ -6,8 +6,9 @@ Kept apart from review_extract so adapters can import it without a circular impo
 from __future__ import annotations
 
 import hashlib
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
 from connectors.text import html_to_text
@@ -80,6 +81,7 @@ class PageExtraction:
     next_url: str | None
     bot_wall: str | None
     adapter: str
+    damage: list[tuple[str, str]] = field(default_factory=list)  # (reason, message): what could not be read, for a reject
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +107,11 @@ def _short_number(value: float) -> str:
 
 
 def parse_number(value: object) -> float | None:
-    """Numbers as sites write them: 4, "4.5", "4,5", "4,5 su 5 stelle"."""
+    """Numbers as sites write them: 4, "4.5", "4,5", "4,5 su 5 stelle"; JSON's NaN and Infinity are no number."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return float(value)
+        return float(value) if math.isfinite(value) else None
     if isinstance(value, list) and value:
         return parse_number(value[0])
     if not isinstance(value, str):
@@ -123,7 +125,7 @@ def parse_count(value: object) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return int(value)
+        return int(value) if math.isfinite(value) else None
     if isinstance(value, list) and value:
         return parse_count(value[0])
     if not isinstance(value, str):

@@ -203,14 +203,20 @@ class _Run:
             if response.not_modified:
                 return self._remember(start_url, newest_ids, seen)
             self.pages += 1
+            excerpt = response.body[:500].decode("utf-8", "replace")
+            if not response.body.strip():
+                self.reject("empty_body", f"{url}: the server sent an empty page instead of reviews", url)
+                return self._remember(start_url, newest_ids, seen)
             try:
                 page = extract_page(response.body, url=response.url or url, content_type=response.content_type)
             except ReviewPageError as exc:
-                self.reject(exc.reason, f"{url}: {exc}", url, response.body[:500].decode("utf-8", "replace"))
+                self.reject(exc.reason, f"{url}: {exc}", url, excerpt)
                 return self._remember(start_url, newest_ids, seen)
+            for reason, message in page.damage:  # what was readable is kept; the reject says what was not
+                self.reject(reason, f"{url}: {message}", url, excerpt)
             if page.bot_wall:
                 self.reject(f"bot_wall_{page.bot_wall}", f"{url}: the site showed a {page.bot_wall.replace('_', ' ')} page "
-                            "instead of reviews; we do not get around it", url, response.body[:500].decode("utf-8", "replace"))
+                            "instead of reviews; we do not get around it", url, excerpt)
                 log.warning("reviews %s: %s at %s", self.source_id, page.bot_wall, url)
                 return self._remember(start_url, newest_ids, seen)
             held_before = self.held_back

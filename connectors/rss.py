@@ -24,8 +24,10 @@ log = logging.getLogger(__name__)
 
 SOURCE_KIND = "rss"
 RAW_LIMIT = 20_000
-_ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
-_HTML_START = re.compile(rb"^\s*(?:<!doctype html|<html)", re.IGNORECASE)
+_ENTITY_DECLARATION = re.compile(r"<!ENTITY", re.IGNORECASE)
+_DOCTYPE = re.compile(r"<!DOCTYPE", re.IGNORECASE)
+_HTML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*(?:<!doctype html|<html)", re.IGNORECASE | re.DOTALL)
+_DOCUMENT_END = re.compile(r"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>\s*$")
 _TRACKING = re.compile(r"^(?:utm_|fbclid$|gclid$|mc_)")
 
 
@@ -55,7 +57,9 @@ def fetch_feed(
     parsed, rejects = parse_feed(response.body, url=url, source_id=source_id, content_type=response.content_type)
     entries = [entry_to_mention(e, source_id, parsed.feed, fetched_at) for e in parsed.entries]
     mentions, new_state, held_back, filtered = _select(entries, state, keep, interval_end, backfill_start, lag)
-    if not held_back:
+    if is_damaged(parsed):
+        new_state = state  # what was salvaged is stored; the entries the damage hid are read once the feed is whole
+    elif not held_back:
         new_state.etag, new_state.last_modified = response.etag, response.last_modified
     log.info(
         "feed %s: %d entries, %d new with a brand, %d without a brand, %d held back for a later run",
@@ -68,25 +72,99 @@ def parse_feed(body: bytes, *, url: str, source_id: str, content_type: str = "")
     """Parse feed bytes; refuse what is not a feed, keep salvaged entries of a sloppy one with a reject row."""
     if not body.strip():
         raise FeedError("empty_body", url, "the server sent an empty body instead of a feed")
-    if _ENTITY_DECLARATION.search(body[:65_536]):
+    if _declares_entities(body):
         raise FeedError("xml_entities", url, "the feed declares XML entities (entity-expansion risk); refused")
-    if _HTML_START.search(body[:1024]):
+    if _HTML_START.search(body[:4096]):
         raise FeedError("not_a_feed", url, "this is an HTML page, not a feed; point the source at the feed URL",
                         body[:500].decode("utf-8", "replace"))
-    headers = {"content-type": content_type} if content_type else None
-    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
+    # RFC 7303: without a charset parameter the document's BOM and XML declaration decide, even for text/xml
+    charset_given = "charset=" in content_type.lower()
+    parsed = _feedparse(body, content_type if charset_given else "")
+    overruled = charset_given and not parsed.entries and bool(parsed.bozo)
+    if overruled:
+        parsed = _feedparse(body, "")  # the server's charset is wrong; the document's own declaration may be right
     version = parsed.get("version") or ""
     if not parsed.entries and (parsed.bozo or not version):
         problem = parsed.get("bozo_exception") or "no feed elements found"
         raise FeedError("malformed_feed", url, f"not a readable feed: {problem}", body[:500].decode("utf-8", "replace"))
-    rejects = []
-    if parsed.bozo:
-        rejects.append(
-            Reject(source_id, SOURCE_KIND, "extract", "feed_bozo",
-                   f"feed is not well-formed ({parsed.get('bozo_exception')}); {len(parsed.entries)} entries salvaged",
-                   url, body[:500].decode("utf-8", "replace"))
-        )
+    problem = _salvage(parsed, body) if is_damaged(parsed) else None
+    if problem is None and overruled:
+        problem = "feed_encoding", f"the server's {content_type!r} does not fit the body; read as the feed itself declares"
+    elif problem is None and parsed.bozo:
+        exc = parsed.get("bozo_exception")
+        encoding = isinstance(exc, (feedparser.CharacterEncodingOverride, feedparser.CharacterEncodingUnknown))
+        problem = ("feed_encoding" if encoding else "feed_mislabelled",
+                   f"the feed is readable but mislabelled ({exc}); all {len(parsed.entries)} entries read")
+    rejects = [Reject(source_id, SOURCE_KIND, "extract", *problem, url, body[:500].decode("utf-8", "replace"))] if problem else []
     return parsed, rejects
+
+
+def _salvage(parsed: feedparser.FeedParserDict, body: bytes) -> tuple[str, str]:
+    """Keep the entries of an ill-formed feed that can be trusted; say what was skipped and why."""
+    cut = _cut_short(body, parsed.get("encoding"))
+    if cut:
+        parsed.entries.pop()
+    unidentified = _drop_unidentified(parsed.entries)
+    skipped = [*(["the cut-off last one"] if cut else []), *([f"{unidentified} whose id the damage hid"] if unidentified else [])]
+    return ("feed_truncated" if cut else "feed_bozo",
+            f"the feed {'stops mid-document' if cut else 'is not well-formed'} ({parsed.get('bozo_exception')}); "
+            f"{len(parsed.entries)} entries salvaged{', skipped: ' + ' and '.join(skipped) if skipped else ''}; "
+            "others may be damaged or missing, so the cursor stays until a well-formed feed arrives")
+
+
+def is_damaged(parsed: feedparser.FeedParserDict) -> bool:
+    """Ill-formed XML, not just a wrong encoding label: entries may be lost or cut, so the cursor must not pass them."""
+    return bool(parsed.bozo) and not isinstance(parsed.get("bozo_exception"), feedparser.ThingsNobodyCaresAboutButMe)
+
+
+def _drop_unidentified(entries: list[feedparser.FeedParserDict]) -> int:
+    """In a damaged feed, an entry without the id its siblings have (or without any id or link) lost it to the
+    damage; stored under a stand-in id it would be stored twice once the feed is whole."""
+    uses_ids = any(entry.get("id") for entry in entries)
+    kept = [entry for entry in entries if entry.get("id") or (not uses_ids and entry.get("link"))]
+    dropped = len(entries) - len(kept)
+    entries[:] = kept
+    return dropped
+
+
+def _feedparse(body: bytes, content_type: str) -> feedparser.FeedParserDict:
+    headers = {"content-type": content_type} if content_type else None
+    return feedparser.parse(body, response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
+
+
+def _declares_entities(body: bytes) -> bool:
+    """Entities are declared after a DOCTYPE, which comes before the root element but may follow any amount of
+    comments; UTF-16 and UTF-32 spread the markup over NUL bytes, so those are dropped before looking."""
+    text = body.replace(b"\x00", b"").decode("latin-1")  # markup is ASCII in every encoding a feed uses
+    doctype = _DOCTYPE.search(text, 0, _root_start(text) + 1)
+    return doctype is not None and _ENTITY_DECLARATION.search(text, doctype.start()) is not None
+
+
+def _root_start(text: str) -> int:
+    """Where the first element starts, skipping comments, processing instructions and declarations."""
+    pos = 0
+    while (start := text.find("<", pos)) >= 0:
+        if text.startswith("<!--", start):
+            end, step = text.find("-->", start + 4), 3
+        elif text.startswith("<?", start):
+            end, step = text.find("?>", start + 2), 2
+        elif text.startswith("<!", start):
+            end, step = start, 2
+        else:
+            return start
+        if end < 0:
+            break
+        pos = end + step
+    return len(text)
+
+
+def _cut_short(body: bytes, encoding: str | None) -> bool:
+    """The root element never closes: the body was cut, so its last entry may be incomplete."""
+    try:
+        text = body.decode(encoding or "utf-8", "replace")
+    except LookupError:
+        text = body.decode("utf-8", "replace")
+    return not _DOCUMENT_END.search(text[-512:])
 
 
 def entry_to_mention(entry: feedparser.FeedParserDict, source_id: str, feed: feedparser.FeedParserDict, fetched_at: datetime) -> Mention:

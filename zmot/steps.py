@@ -52,14 +52,20 @@ def extract(ctx: RunContext, source_name: str) -> dict[str, Any]:
     out_outcome = staging.outcome_path(ctx.staging_dir, source.name)
     try:
         result = _fetch(cfg, source, state, ctx)
-    except FetchError as exc:
+    except Exception as crash:  # noqa: BLE001 - input no connector foresaw fails its own source, with a reject, not the run
+        exc = crash if isinstance(crash, FetchError) else FetchError(
+            "connector_error", source.describe(),
+            f"the connector failed on this source's input ({type(crash).__name__}: {str(crash)[:300]}); report it as a bug",
+        )
+        if exc is not crash:
+            log.exception("source %s: connector error", source.name)
         out_mentions.unlink(missing_ok=True)
         reject = Reject(
             source_id=source.name, source_kind=source.kind, stage="extract", reason=exc.reason,
             message=exc.message, url=exc.url, payload_excerpt=exc.excerpt or "",
         )
         staging.write_outcome(out_outcome, staging.SourceOutcome(source.name, source.kind, False, None, [reject]))
-        raise SourceFailed(f"source {source.name!r} failed: {exc.message}") from exc
+        raise SourceFailed(f"source {source.name!r} failed: {exc.message}") from crash
     staging.write_mentions(out_mentions, result.mentions)
     staging.write_outcome(
         out_outcome,
