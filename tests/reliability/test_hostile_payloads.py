@@ -294,7 +294,7 @@ def test_external_entities_never_read_a_file_or_call_a_url(tmp_path: Path, style
 @pytest.mark.parametrize("doctype", [
     '<!DOCTYPE rss SYSTEM "{url}">',
     '<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" "{url}">',
-])
+], ids=["system", "public-rss-0.91"])
 def test_a_doctype_naming_an_external_dtd_is_read_without_fetching_it(tmp_path: Path, doctype: str) -> None:
     with rss_scenario(tmp_path) as (sc, server):
         server.routes["/evil.dtd"] = Route(b'<!ENTITY lol "zmot-dtd-secret">')
@@ -447,6 +447,8 @@ ENCODINGS = {
                                               "application/rss+xml; charset=ISO-8859-1", None),
     "header-utf16-contradicts-utf8-prolog": ("café “ok”", lambda w: _declared("UTF-8", "utf-8", w),
                                              "application/rss+xml; charset=utf-16", "feed_encoding"),
+    # RFC 7303: no charset parameter means the document decides (RFC 3023's us-ascii made this a reject every day)
+    "text-xml-without-charset": ("café “ok”", lambda w: _declared("UTF-8", "utf-8", w), "text/xml", None),
 }
 
 
