@@ -17,6 +17,17 @@ from zmot.runcontext import RunContext
 SAMPLE = PROJECT / "config" / "sample"
 TABLES = ["mentions", "mention_nlp", "mention_refs", "mention_targets", "daily_signals", "source_state", "rejects", "alerts"]
 FAST_HTTP = "http:\n  timeout_seconds: 2\n  max_retries: 1\n  backoff_seconds: 0\n"
+SAMPLE_FEEDS = (("telecom-news", "telecom-news.rss.xml"), ("mobile-forum", "mobile-forum.atom.xml"),
+                ("coffee-gear-blog", "coffee-gear-blog.rss.xml"))
+SAMPLE_DAYS = ["2026-11-10", "2026-11-12"]  # the second day's window holds the sample's outage: one alert
+
+
+def sample_feeds_yaml() -> str:
+    """sources.yaml for the sample's three feeds, read in place."""
+    return "sources:\n" + "".join(
+        f"  - name: {name}\n    kind: rss\n    url: {(SAMPLE / 'feeds' / file).as_uri()}\n    backfill_days: 60\n"
+        for name, file in SAMPLE_FEEDS
+    )
 
 
 def write_config(directory: Path, sources_yaml: str, *, alerts_yaml: str | None = None) -> Path:
@@ -54,6 +65,14 @@ def run_day(config: Path, data: Path, day: str, *, send_alerts: bool = True, not
     if notify:
         run.notify = steps.notify(ctx)
     return run
+
+
+def sample_days_in_a_row(directory: Path) -> tuple[Path, dict[str, list[tuple]]]:
+    """The sample feeds' config, and the warehouse its two days leave when run one after the other."""
+    config = write_config(directory / "config", sample_feeds_yaml())
+    for day in SAMPLE_DAYS:
+        run_day(config, directory / "data", day)
+    return config, snapshot(directory / "data" / "zmot.duckdb")
 
 
 def query(warehouse: Path, sql: str, params: list[Any] | None = None) -> list[tuple]:

@@ -15,29 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.harness import SAMPLE, query, run_day, snapshot, write_config
+from tests.reliability.harness import SAMPLE_DAYS, query, run_day, sample_days_in_a_row, snapshot
 from zmot import steps
 from zmot.runcontext import RunContext
 
-DAYS = ["2026-11-10", "2026-11-12"]
-
-
-def _sources() -> str:
-    return "sources:\n" + "".join(
-        f"  - name: {name}\n    kind: rss\n    url: {(SAMPLE / 'feeds' / file).as_uri()}\n    backfill_days: 60\n"
-        for name, file in (("telecom-news", "telecom-news.rss.xml"), ("mobile-forum", "mobile-forum.atom.xml"),
-                           ("coffee-gear-blog", "coffee-gear-blog.rss.xml"))
-    )
+DAYS = SAMPLE_DAYS
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory) -> tuple[Path, dict[str, list[tuple]]]:
     """The config, and the warehouse the two days leave when run one after the other."""
-    tmp = tmp_path_factory.mktemp("sequential")
-    config = write_config(tmp / "config", _sources())
-    for day in DAYS:
-        run_day(config, tmp / "data", day)
-    return config, snapshot(tmp / "data" / "zmot.duckdb")
+    return sample_days_in_a_row(tmp_path_factory.mktemp("sequential"))
 
 
 def _ctx(config: Path, data: Path, day: str) -> RunContext:

@@ -25,13 +25,13 @@ from aiosmtpd.smtp import Envelope
 
 from tests.conftest import PROJECT
 from tests.feeds_server import FeedServer, Route, serve
+from tests.reliability.harness import SAMPLE_DAYS, SAMPLE_FEEDS
 from tests.smtp_server import Mailbox, smtp_server
 from zmot import staging
 
 SAMPLE = PROJECT / "config" / "sample"
-DATES = ["2026-11-10", "2026-11-12"]  # the second run's window holds the outage: one alert email
-FEEDS = (("telecom-news", "telecom-news.rss.xml"), ("mobile-forum", "mobile-forum.atom.xml"),
-         ("coffee-gear-blog", "coffee-gear-blog.rss.xml"))
+DATES = SAMPLE_DAYS  # the second run's window holds the outage: one alert email
+FEEDS = SAMPLE_FEEDS
 COMPARED = {
     "mentions": "* EXCLUDE (fetched_at, first_run, last_run)",
     "mention_nlp": "*",
