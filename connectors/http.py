@@ -3,20 +3,27 @@ Retry-After and rate-limit headers, and errors typed so callers retry a 429 but 
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import hashlib
 import http.client
 import logging
 import random
+import socket
+import threading
 import time
-from collections.abc import Callable, Mapping
+import weakref
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import requests
 import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +104,7 @@ def fetch(
     if not url.startswith(("http://", "https://")):
         raise TerminalFetchError("bad_scheme", url, "only http://, https:// and file: URLs can be fetched")
     own_session = session is None
-    session = session or requests.Session()
+    session = session or polite_session()
     headers = {"User-Agent": policy.user_agent, "Accept-Encoding": "gzip, deflate"}
     if etag:
         headers["If-None-Match"] = etag
@@ -126,7 +133,83 @@ def fetch(
             session.close()
 
 
+class DeadlineAdapter(HTTPAdapter):
+    """An adapter whose sockets a watchdog can cut. A server that dribbles its status line or headers
+    resets the per-read timeout with every byte, and requests has no overall deadline of its own."""
+
+    def __init__(self) -> None:
+        self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _tracked_pool(HTTPConnectionPool, self._sockets),
+            "https": _tracked_pool(HTTPSConnectionPool, self._sockets),
+        }
+
+    def cut(self) -> None:
+        """Shut down every socket this adapter opened: a read blocked on one returns at once."""
+        for sock in list(self._sockets):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def _tracked_pool(pool: type[HTTPConnectionPool], sockets: weakref.WeakSet[socket.socket]) -> type[HTTPConnectionPool]:
+    class TrackedConnection(pool.ConnectionCls):  # type: ignore[name-defined,misc]
+        def _new_conn(self) -> socket.socket:
+            sock = super()._new_conn()
+            sockets.add(sock)
+            return sock
+
+    return type(pool.__name__, (pool,), {"ConnectionCls": TrackedConnection})
+
+
+def polite_session() -> requests.Session:
+    """A session whose requests `cut_at_deadline` can stop, whatever the server dribbles."""
+    session = requests.Session()
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, DeadlineAdapter())
+    return session
+
+
+@contextlib.contextmanager
+def cut_at_deadline(session: requests.Session, url: str, deadline: float) -> Iterator[threading.Event]:
+    """Cut the session's connections a second after `deadline` (readers check the deadline themselves
+    between reads; this catches a read that never returns); the event says whether it fired."""
+    fired = threading.Event()
+    adapter = session.get_adapter(url)
+    if not isinstance(adapter, DeadlineAdapter):
+        yield fired
+        return
+
+    def fire() -> None:
+        fired.set()
+        adapter.cut()
+
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()) + 1.0, fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield fired
+    finally:
+        timer.cancel()
+
+
 def _attempt(session: requests.Session, url: str, headers: dict[str, str], policy: FetchPolicy, deadline: float) -> FetchResponse:
+    with cut_at_deadline(session, url, deadline) as cut:
+        try:
+            response = _request(session, url, headers, policy, deadline)
+        except TransientFetchError:
+            if not cut.is_set():
+                raise
+        if cut.is_set():  # a cut mid-headers can even parse as a complete, empty answer: never trust it
+            raise TransientFetchError("slow_response", url, "the server was still answering at the fetch deadline "
+                                      "(status line or headers dribbled); gave up")
+        return response
+
+
+def _request(session: requests.Session, url: str, headers: dict[str, str], policy: FetchPolicy, deadline: float) -> FetchResponse:
     try:
         response = session.get(url, headers=headers, timeout=(policy.timeout_seconds, policy.timeout_seconds), stream=True, allow_redirects=True)
     except requests.exceptions.RequestException as exc:

@@ -31,10 +31,12 @@ import prawcore
 import requests
 
 from connectors.http import (
+    DeadlineAdapter,
     FetchError,
     FetchPolicy,
     TerminalFetchError,
     TransientFetchError,
+    cut_at_deadline,
     read_capped,
     request_error,
     retry_after_seconds,
@@ -223,10 +225,13 @@ def pseudonym(author: str) -> str:
 
 class _MeteredSession(requests.Session):
     """Counts every HTTP request praw makes, stops at the budget, caps each body's size, and holds
-    each request to our timeout (praw 8 ignores its own `timeout` and waits 16 s)."""
+    each request to our timeout (praw 8 ignores its own `timeout` and waits 16 s) and to a deadline
+    (a server dribbling its headers would reset the per-read timeout forever)."""
 
     def __init__(self, max_requests: int, max_bytes: int, timeout: float, max_wait: float) -> None:
         super().__init__()
+        for prefix in ("http://", "https://"):
+            self.mount(prefix, DeadlineAdapter())
         self.max_requests, self.max_bytes, self.timeout, self.max_wait = max_requests, max_bytes, timeout, max_wait
         self.count = 0
 
@@ -236,9 +241,16 @@ class _MeteredSession(requests.Session):
         self.count += 1
         kwargs["stream"] = True
         kwargs["timeout"] = (self.timeout, self.timeout)
-        response = super().request(method, url, *args, **kwargs)
         deadline = time.monotonic() + self.timeout * 3
-        response._content = read_capped(response, url, self.max_bytes, deadline)  # noqa: SLF001 - requests' own cache
+        with cut_at_deadline(self, url, deadline) as cut:
+            try:
+                response = super().request(method, url, *args, **kwargs)
+                response._content = read_capped(response, url, self.max_bytes, deadline)  # noqa: SLF001 - requests' own cache
+            except (requests.exceptions.RequestException, TransientFetchError):
+                if not cut.is_set():
+                    raise
+        if cut.is_set():  # whatever the cut connection seemed to answer
+            raise requests.exceptions.ReadTimeout(f"{url}: still answering after {self.timeout * 3:g}s; gave up")
         _tame_rate_limit_headers(response.headers, self.max_wait)
         return response
 

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from connectors.http import FetchError, FetchPolicy, TransientFetchError, fetch
+from connectors.http import FetchError, FetchPolicy, TransientFetchError, fetch, polite_session
 from connectors.records import ExtractResult, Mention, Reject, SourceState, utc
 from connectors.review_extract import ExtractedReview, PageExtraction, ReviewPageError, extract_page
 
@@ -125,7 +125,7 @@ def fetch_reviews(
 ) -> ExtractResult:
     """Every review page of the source; a source fails only when no URL could be read at all."""
     own_session = session is None
-    polite = _Politeness(policy, plan.host_delay_seconds, session or requests.Session(), sleep, clock)
+    polite = _Politeness(policy, plan.host_delay_seconds, session or polite_session(), sleep, clock)
     run = _Run(source_id, plan, state, utc(interval_end), utc(backfill_start), utc(fetched_at))
     failures: list[FetchError] = []
     try:

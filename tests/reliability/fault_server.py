@@ -2,7 +2,7 @@
 
 Each path answers from a script of `Answer`s, one per request, the last repeating; a test heals a
 fault by scripting the path anew. Besides status codes it can stay silent past the client's
-timeout, reset the connection mid-body (a real RST), dribble a body forever, speak garbage instead
+timeout, reset the connection mid-body (a real RST), dribble a body or the headers forever, speak garbage instead
 of HTTP, and serve TLS with a certificate nobody trusts. GET and POST (Reddit's token endpoint) alike.
 """
 
@@ -30,6 +30,7 @@ class Answer:
     delay: float = 0.0  # seconds of silence before the status line
     reset_after: int | None = None  # send this many body bytes of the declared length, then RST
     dribble: float | None = None  # one body byte per this many seconds, forever (slow-loris)
+    dribble_headers: float | None = None  # the status line, then one header byte per this many seconds, forever
     garbage: bytes | None = None  # written instead of an HTTP response, then the connection closes
 
 
@@ -100,6 +101,11 @@ class FaultServer:
                 if answer.garbage is not None:
                     self.wfile.write(answer.garbage)
                     return
+                if answer.dribble_headers is not None:
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Dribble: ")
+                    while True:  # every byte resets the client's read timeout
+                        self.wfile.write(b"a")
+                        time.sleep(answer.dribble_headers)
                 self.send_response(answer.status)
                 for key, value in answer.headers.items():
                     self.send_header(key, value)

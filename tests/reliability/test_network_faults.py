@@ -195,6 +195,7 @@ SERVER_FAULTS = {
     "timeout": ([Answer(200, FEED_BODY, ATOM, delay=2.5)], "timeout", True),
     "reset_mid_body": ([Answer(200, FEED_BODY, ATOM, reset_after=200)], "connection_reset", True),
     "slow_loris": ([Answer(200, headers=ATOM, dribble=0.2)], "slow_body", True),
+    "slow_loris_headers": ([Answer(200, dribble_headers=0.2)], "slow_response", True),
     "429_without_retry_after": ([Answer(429, b"slow down")], "http_429", True),
     "429_with_huge_retry_after": ([Answer(429, b"", {"Retry-After": "86400"})], "http_429", True),
     "5xx_storm": ([Answer(500), Answer(502), Answer(503)], "http_503", True),
@@ -214,7 +215,7 @@ def test_a_server_fault_is_a_named_reject_and_the_healed_rerun_stores_the_rest_o
     path = KINDS[kind].path
     if reason.startswith("http_") or reason in ("timeout", "connection_reset"):
         assert web.hits(path) >= 3  # retried: max_retries 2 (it was asked again on the rerun too)
-    if fault == "slow_loris":
+    if fault.startswith("slow_loris"):
         assert took >= 6  # gave up at the deadline (1 s x 3 attempts x 2 + 1 s), not at the first dribble
     if fault == "redirect_to_file":
         excerpts = query(tmp_path / "data" / "zmot.duckdb", "SELECT message || payload_excerpt FROM rejects")
@@ -311,6 +312,7 @@ def test_a_missing_robots_txt_allows_everything(tmp_path: Path, web: FaultServer
 REDDIT_FAULTS = {
     "reset_mid_body": ([Answer(200, PHONES.body, JSON, reset_after=50)], "connection_reset"),
     "slow_loris": ([Answer(200, headers=JSON, dribble=0.2)], "slow_body"),
+    "slow_loris_headers": ([Answer(200, dribble_headers=0.2)], "timeout"),
     "429_with_huge_rate_limit_reset": (
         [Answer(429, b"", {"Retry-After": "86400", "x-ratelimit-remaining": "0", "x-ratelimit-used": "600",
                            "x-ratelimit-reset": "86400"})], "http_429"),
