@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -150,3 +151,122 @@ def test_the_targets_table_is_filled_when_an_older_warehouse_is_migrated(tmp_pat
     con = connect(path)  # migration 5 again, on a file that already holds mentions
     assert con.execute("SELECT * FROM v_target_mentions ORDER BY ALL").fetchall() == before
     assert [r[1] for r in before] == ["Acme", "Acme"] and {r[12] for r in before} == {"neutral", "negative"}
+
+
+# mentions.mention_id and mention_nlp.mention_id carry no index since migration 6 (it was most of a
+# load's time); the loader keeps them unique. These prove it.
+
+def _assert_unique(con: duckdb.DuckDBPyConnection) -> None:
+    for table, key in [("mentions", "mention_id"), ("mention_nlp", "mention_id"), ("mention_refs", "mention_id, ref_index"),
+                       ("mention_targets", "mention_id, brand, product")]:
+        assert con.execute(f"SELECT count(*) - count(DISTINCT ({key})) FROM {table}").fetchall() == [(0,)], table
+
+
+def test_the_same_mention_staged_by_two_sources_is_stored_once_with_the_newest_fetch(tmp_path: Path) -> None:
+    con = connect(tmp_path / "w.duckdb")
+    old = _mention("a", "Acme is fine")
+    newer = dataclasses.replace(old, source_id="mirror", text="Acme is fine, edited",
+                                fetched_at=datetime(2026, 11, 10, 12, 0, tzinfo=timezone.utc))
+    run = _stage(tmp_path, "r1", [old, _mention("b", "Acme too")], {"a": ("neutral", 0.0), "b": ("positive", 0.5)})
+    mirror = staging.mentions_path(tmp_path / "r1", "mirror")
+    staging.write_mentions(mirror, [newer])
+    # enrich reads every staged row, so the NLP and references of the shared id come twice too
+    scratch = duckdb.connect()
+    for name, path in (("nlp", run.nlp_file), ("refs", run.refs_file)):
+        scratch.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{path}')")
+        scratch.execute(f"COPY (SELECT * FROM {name} UNION ALL SELECT * FROM {name} WHERE mention_id = ?) TO '{path}'", [old.mention_id])
+    scratch.close()
+    run = StagedRun(**{**run.__dict__, "mention_files": [*run.mention_files, mirror]})
+    summary = load_run(con, run)
+    assert (summary.mentions_new, summary.mentions_updated) == (2, 0)
+    assert con.execute("SELECT text, source_id FROM mentions WHERE mention_id = ?", [old.mention_id]).fetchall() == [
+        ("Acme is fine, edited", "mirror")]
+    _assert_unique(con)
+    assert con.execute("SELECT count(*) FROM mention_targets").fetchall() == [(2,)]
+    assert load_run(con, run).mentions_new == 0  # and again: nothing new, nothing doubled
+    _assert_unique(con)
+
+
+def test_reruns_edits_and_new_ids_never_duplicate_a_mention(tmp_path: Path) -> None:
+    con = connect(tmp_path / "w.duckdb")
+    load_run(con, _stage(tmp_path, "r1", [_mention("a", "Acme is fine"), _mention("b", "Acme ok")],
+                         {"a": ("neutral", 0.0), "b": ("neutral", 0.0)}))
+    before_b = con.execute("SELECT * FROM mentions WHERE native_id = 'b'").fetchall()
+    summary = load_run(con, _stage(tmp_path, "r2", [_mention("a", "Acme is awful"), _mention("b", "Acme ok"), _mention("c", "Acme?")],
+                                   {"a": ("negative", -0.8), "b": ("neutral", 0.0), "c": ("neutral", 0.0)}))
+    assert (summary.mentions_new, summary.mentions_updated) == (1, 1)
+    _assert_unique(con)
+    assert con.execute("SELECT native_id, text, first_run, last_run FROM mentions ORDER BY 1").fetchall() == [
+        ("a", "Acme is awful", "r1", "r2"), ("b", "Acme ok", "r1", "r1"), ("c", "Acme?", "r2", "r2")]
+    assert con.execute("SELECT * FROM mentions WHERE native_id = 'b'").fetchall() == before_b  # untouched
+    assert con.execute("SELECT m.native_id, n.sentiment_label FROM mention_nlp n JOIN mentions m USING (mention_id) ORDER BY 1").fetchall() == [
+        ("a", "negative"), ("b", "neutral"), ("c", "neutral")]
+
+
+def test_overlapping_loads_conflict_instead_of_inserting_the_same_id_twice(tmp_path: Path) -> None:
+    from warehouse.load import _load
+
+    con = connect(tmp_path / "w.duckdb")
+    first, second = con.cursor(), con.cursor()  # two writers in one process: no file lock between them
+    run_a = _stage(tmp_path, "r1", [_mention("a", "Acme")], {"a": ("neutral", 0.0)})
+    run_b = _stage(tmp_path, "r2", [_mention("a", "Acme"), _mention("b", "Acme b")], {"a": ("neutral", 0.0), "b": ("neutral", 0.0)})
+    second.execute("BEGIN TRANSACTION")
+    second.execute("SELECT count(*) FROM mentions").fetchall()  # its snapshot starts before the first load commits
+    first.execute("BEGIN TRANSACTION")
+    _load(first, run_a)  # stored, not yet committed
+    with pytest.raises(duckdb.TransactionException):
+        load_run(con.cursor(), run_b)  # a third, overlapping the first: refused
+    first.execute("COMMIT")
+    with pytest.raises(duckdb.TransactionException):
+        _load(second, run_b)  # began before the first committed: it would not see 'a', so it is refused too
+    second.execute("ROLLBACK")
+    assert load_run(con, run_b).mentions_new == 1  # once the first is in, the same run stores only 'b'
+    _assert_unique(con)
+    assert con.execute("SELECT count(*) FROM mentions").fetchall() == [(2,)]
+
+
+def test_a_version_5_warehouse_migrates_with_its_data_and_loads_after(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import warehouse.db as db
+
+    current = connect(tmp_path / "current.duckdb")
+    load_run(current, _stage(tmp_path, "r1", [_mention("a", "Acme is fine"), _mention("b", "Acme bad")],
+                             {"a": ("neutral", 0.0), "b": ("negative", -0.7)}))
+    current.close()
+    all_migrations = migrations()
+    monkeypatch.setattr(db, "migrations", lambda: [m for m in all_migrations if m[0] <= 5])
+    old = connect(tmp_path / "old.duckdb")  # the schema as version 5 left it: primary keys on both tables
+    old.execute(f"ATTACH '{tmp_path / 'current.duckdb'}' AS cur (READ_ONLY)")
+    for table in ("mentions", "mention_nlp", "mention_refs", "mention_targets", "daily_signals", "source_state", "runs"):
+        old.execute(f"INSERT INTO {table} SELECT * FROM cur.{table}")
+    old.execute("DETACH cur")
+    assert schema_version(old) == 5
+    assert old.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'mentions' AND constraint_type = 'PRIMARY KEY'").fetchall() == [(1,)]
+    before = _tables(old)
+    old.close()
+    monkeypatch.undo()
+    con = connect(tmp_path / "old.duckdb")
+    assert schema_version(con) == all_migrations[-1][0]
+    assert _tables(con) == before  # every row kept, column for column
+    assert con.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name IN ('mentions', 'mention_nlp') "
+                       "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')").fetchall() == [(0,)]
+    assert con.execute("SELECT count(*) FROM v_mentions").fetchall() == [(2,)]  # views still read the new tables
+    summary = load_run(con, _stage(tmp_path, "r2", [_mention("a", "Acme is fine"), _mention("c", "Acme new")],
+                                   {"a": ("neutral", 0.0), "c": ("positive", 0.5)}))
+    assert (summary.mentions_new, summary.mentions_updated) == (1, 0)
+    _assert_unique(con)
+
+
+def test_nlp_rows_for_mentions_outside_the_run_are_not_stored(tmp_path: Path) -> None:
+    con = connect(tmp_path / "w.duckdb")
+    first = _stage(tmp_path, "r1", [_mention("a", "Acme")], {"a": ("neutral", 0.0)})
+    load_run(con, first)
+    second = _stage(tmp_path, "r2", [_mention("b", "Acme b")], {"b": ("positive", 0.5)})
+    # staging that disagrees with itself: the enrich output also holds 'a', stored by r1 already
+    scratch = duckdb.connect()
+    for old, new in ((first.nlp_file, second.nlp_file), (first.refs_file, second.refs_file)):
+        scratch.execute(f"CREATE OR REPLACE TABLE t AS SELECT * FROM read_parquet(['{old}', '{new}'])")
+        scratch.execute(f"COPY t TO '{new}'")
+    scratch.close()
+    assert load_run(con, second).mentions_new == 1
+    _assert_unique(con)
+    assert con.execute("SELECT count(*) FROM mention_nlp").fetchall() == [(2,)]

@@ -3,6 +3,9 @@ and the daily signals of the days it touched, so a reader sees all of a run or n
 
 Upsert by stable mention id makes reruns idempotent: an unchanged mention is left exactly as it
 was, an edited one (new content hash) replaces its text, NLP and references, a new one is inserted.
+`mentions` and `mention_nlp` carry no index on the id (006_loader_keys.sql): this load keeps the ids
+unique itself (deduplicated staging rows, an anti-join against `mentions`, and `load_guard` so that
+overlapping loads conflict).
 A source's cursor is written in the same transaction as its mentions, so it never runs ahead of them,
 and an older run that loads after a newer one (two runs at once) never rewinds it.
 """
@@ -64,17 +67,30 @@ def load_run(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
     return summary
 
 
+_MENTION_COLUMNS = """
+    mention_id, source_kind, source_id, native_id, url, author, title, text, published_at,
+    published_at::DATE AS published_day, fetched_at, language AS declared_language, rating,
+    metadata::JSON AS metadata, raw, content_hash
+"""
+
+
 def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
+    # First statement of the transaction: two loads whose transactions overlap both update this one
+    # row, and DuckDB refuses the second, so neither can insert a new id the other inserts too
+    # (mentions and mention_nlp have no index that would catch it; see 006_loader_keys.sql).
+    con.execute("UPDATE load_guard SET run_key = ? WHERE guard = 1", [staged.run_key])
     files = [str(p) for p in staged.mention_files]
+    # The run's mentions, read from the staging files once, one row per id: when two sources
+    # staged the same id, the newest fetch wins.
     if files:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE incoming AS "
-            "SELECT * FROM read_parquet(?, union_by_name = true) "
-            "QUALIFY row_number() OVER (PARTITION BY mention_id ORDER BY fetched_at DESC, source_id) = 1",
-            [files],
-        )
+        con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT {_MENTION_COLUMNS} FROM read_parquet(?, union_by_name = true)", [files])
+        if _has_duplicates(con, "incoming", "mention_id"):
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE incoming AS SELECT * FROM incoming QUALIFY row_number() OVER "
+                "(PARTITION BY mention_id ORDER BY fetched_at DESC, source_id, content_hash) = 1"
+            )
     else:
-        con.execute("CREATE OR REPLACE TEMP TABLE incoming AS SELECT * FROM mentions WHERE false")
+        con.execute("CREATE OR REPLACE TEMP TABLE incoming AS SELECT * EXCLUDE (first_run, last_run) FROM mentions WHERE false")
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE changed AS
@@ -83,46 +99,51 @@ def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
         WHERE m.mention_id IS NULL OR m.content_hash <> i.content_hash
         """
     )
-    counts = con.execute("SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new) FROM changed").fetchall()[0]
-    if counts[1]:  # edits: their old NLP and references go; new mentions have none to delete
-        for table in ("mention_refs", "mention_nlp"):
+    new, updated, incoming = con.execute(
+        "SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new), (SELECT count(*) FROM incoming) FROM changed"
+    ).fetchall()[0]
+    # Most runs bring only new mentions: then every incoming row is to be stored and no join is needed.
+    # The NLP and reference files are always filtered: only the run's new and edited ids get rows.
+    only_changed = " WHERE mention_id IN (SELECT mention_id FROM changed)"
+    in_changed = "" if incoming and new + updated == incoming else only_changed
+    if updated:  # edits: the row is updated in place, its old NLP, references and targets go
+        for table in ("mention_targets", "mention_refs", "mention_nlp"):
             con.execute(f"DELETE FROM {table} WHERE mention_id IN (SELECT mention_id FROM changed WHERE NOT is_new)")
-    con.execute(
-        f"""
-        INSERT INTO mentions BY NAME
-        SELECT i.mention_id, i.source_kind, i.source_id, i.native_id, i.url, i.author, i.title, i.text,
-               i.published_at, i.published_at::DATE AS published_day, i.fetched_at,
-               i.language AS declared_language, i.rating, i.metadata::JSON AS metadata, i.raw, i.content_hash,
-               ? AS first_run, ? AS last_run
-        FROM incoming i JOIN changed c USING (mention_id)
-        {_ON_EDIT if counts[1] else ""}
-        """,
-        [staged.run_key, staged.run_key],
-    )
-    con.execute(
-        "INSERT INTO mention_nlp BY NAME SELECT n.* FROM read_parquet(?) n JOIN changed USING (mention_id)",
-        [str(staged.nlp_file)],
-    )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE new_refs AS SELECT r.* FROM read_parquet(?) r JOIN changed USING (mention_id)",
-        [str(staged.refs_file)],
-    )
+        con.execute(
+            f"""
+            UPDATE mentions SET {", ".join(f"{c} = i.{c}" for c in _EDITED)}, last_run = ?
+            FROM incoming i
+            WHERE mentions.mention_id = i.mention_id
+              AND i.mention_id IN (SELECT mention_id FROM changed WHERE NOT is_new)
+            """,
+            [staged.run_key],
+        )
+    if new:  # only ids `changed` found absent from mentions: no duplicate can be inserted
+        con.execute(
+            "INSERT INTO mentions BY NAME SELECT *, ?::VARCHAR AS first_run, ?::VARCHAR AS last_run FROM incoming"
+            + ("" if updated == 0 and new == incoming else " WHERE mention_id IN (SELECT mention_id FROM changed WHERE is_new)"),
+            [staged.run_key, staged.run_key],
+        )
+    nlp = "read_parquet(?)"
+    if _has_duplicates(con, nlp, "mention_id", [str(staged.nlp_file)]):
+        nlp = f"(SELECT * FROM {nlp} QUALIFY row_number() OVER (PARTITION BY mention_id) = 1)"
+    con.execute(f"INSERT INTO mention_nlp BY NAME SELECT * FROM {nlp}{only_changed}", [str(staged.nlp_file)])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE new_refs AS SELECT * FROM read_parquet(?){only_changed}", [str(staged.refs_file)])
+    if _has_duplicates(con, "new_refs", "mention_id, ref_index"):
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE new_refs AS SELECT * FROM new_refs "
+            "QUALIFY row_number() OVER (PARTITION BY mention_id, ref_index) = 1"
+        )
     con.execute("INSERT INTO mention_refs BY NAME SELECT * FROM new_refs")
-    if counts[1]:
-        con.execute("DELETE FROM mention_targets WHERE mention_id IN (SELECT mention_id FROM changed WHERE NOT is_new)")
-    judge_targets(
-        con,
-        "SELECT i.*, i.published_at::DATE AS published_day FROM incoming i JOIN changed USING (mention_id)",
-        "SELECT * FROM new_refs",
-    )
+    judge_targets(con, f"SELECT * FROM incoming{in_changed}", "SELECT * FROM new_refs")
     retracted_days = _retract(con, staged.retracted)
     days = sorted(
         {
             row[0]
             for row in con.execute(
-                """
-                SELECT i.published_at::DATE FROM incoming i JOIN changed USING (mention_id)
-                UNION ALL SELECT old_day FROM changed WHERE old_day IS NOT NULL
+                f"""
+                SELECT DISTINCT published_day FROM incoming{in_changed}
+                UNION SELECT old_day FROM changed WHERE old_day IS NOT NULL
                 """
             ).fetchall()
         }
@@ -154,7 +175,7 @@ def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
             ],
         )
     signal_rows = recompute_signals_within(con, days)
-    summary = LoadSummary(staged.run_key, counts[0], counts[1], len(staged.rejects), len(retracted_days), days, signal_rows)
+    summary = LoadSummary(staged.run_key, new, updated, len(staged.rejects), len(retracted_days), days, signal_rows)
     con.execute(
         "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -166,14 +187,16 @@ def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
     return summary
 
 
-_ON_EDIT = """
-    ON CONFLICT (mention_id) DO UPDATE SET
-        url = excluded.url, author = excluded.author, title = excluded.title, text = excluded.text,
-        published_at = excluded.published_at, published_day = excluded.published_day,
-        fetched_at = excluded.fetched_at, declared_language = excluded.declared_language,
-        rating = excluded.rating, metadata = excluded.metadata, raw = excluded.raw,
-        content_hash = excluded.content_hash, last_run = excluded.last_run
-"""
+# What an edit replaces; mention_id, source_kind, source_id, native_id and first_run stay.
+_EDITED = (
+    "url", "author", "title", "text", "published_at", "published_day", "fetched_at", "declared_language",
+    "rating", "metadata", "raw", "content_hash",
+)
+
+
+def _has_duplicates(con: duckdb.DuckDBPyConnection, relation: str, key: str, params: list[Any] | None = None) -> bool:
+    """Whether some key occurs twice in the relation (cheap: one hash aggregate over the key alone)."""
+    return bool(con.execute(f"SELECT count(*) > count(DISTINCT ({key})) FROM {relation}", params or []).fetchall()[0][0])
 
 
 def _retract(con: duckdb.DuckDBPyConnection, mention_ids: list[str]) -> list[date]:

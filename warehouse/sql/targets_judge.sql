@@ -22,7 +22,8 @@ judged AS (
         avg(sentiment_score) AS text_sentiment_score,
         CASE
             WHEN count(sentiment_score) = 0 THEN 'unscored'
-            WHEN count(DISTINCT sentiment_label) FILTER (WHERE sentiment_label <> 'unscored') = 1
+            WHEN min(sentiment_label) FILTER (WHERE sentiment_label <> 'unscored')
+                 = max(sentiment_label) FILTER (WHERE sentiment_label <> 'unscored')  -- one distinct label (no DISTINCT aggregate: it costs a second grouping and a join)
                 THEN min(sentiment_label) FILTER (WHERE sentiment_label <> 'unscored')
             WHEN avg(sentiment_score) >= 0.05 THEN 'positive'
             WHEN avg(sentiment_score) <= -0.05 THEN 'negative'
