@@ -165,9 +165,9 @@ def _tracked_pool(pool: type[HTTPConnectionPool], sockets: weakref.WeakSet[socke
     return type(pool.__name__, (pool,), {"ConnectionCls": TrackedConnection})
 
 
-def polite_session() -> requests.Session:
-    """A session whose requests `cut_at_deadline` can stop, whatever the server dribbles."""
-    session = requests.Session()
+def polite_session(session: requests.Session | None = None) -> requests.Session:
+    """A session (a new one, or the one given) whose requests `cut_at_deadline` can stop, whatever the server dribbles."""
+    session = session or requests.Session()
     for prefix in ("http://", "https://"):
         session.mount(prefix, DeadlineAdapter())
     return session

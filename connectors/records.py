@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from connectors.text import replace_surrogates
+
 MetadataValue = str | int | float | bool | None
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def stable_mention_id(source_kind: str, native_id: str) -> str:
@@ -69,7 +69,7 @@ class Mention:
         row["mention_id"] = self.mention_id
         row["content_hash"] = self.content_hash
         row["metadata"] = json.dumps(self.metadata, ensure_ascii=False, sort_keys=True)
-        return {k: _SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v for k, v in row.items()}
+        return {k: replace_surrogates(v) if isinstance(v, str) else v for k, v in row.items()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,12 +31,12 @@ import prawcore
 import requests
 
 from connectors.http import (
-    DeadlineAdapter,
     FetchError,
     FetchPolicy,
     TerminalFetchError,
     TransientFetchError,
     cut_at_deadline,
+    polite_session,
     read_capped,
     request_error,
     retry_after_seconds,
@@ -230,8 +230,7 @@ class _MeteredSession(requests.Session):
 
     def __init__(self, max_requests: int, max_bytes: int, timeout: float, max_wait: float) -> None:
         super().__init__()
-        for prefix in ("http://", "https://"):
-            self.mount(prefix, DeadlineAdapter())
+        polite_session(self)
         self.max_requests, self.max_bytes, self.timeout, self.max_wait = max_requests, max_bytes, timeout, max_wait
         self.count = 0
 

@@ -62,15 +62,20 @@ def plain_unicode(text: str) -> str:
     allows, becomes U+FFFD), NFC (so "e" + combining acute is the same word as "é"), line ends as "\n",
     terminal escape sequences gone, other control characters a space, and zero-width characters gone
     where they only hide a word ("Ac\u200bme" is "Acme"); joiners inside emoji and joining scripts stay."""
-    text = _TERMINAL_ESCAPE.sub("", _SURROGATE.sub("\ufffd", text)).replace("\r\n", "\n").replace("\r", "\n")
+    text = _TERMINAL_ESCAPE.sub("", replace_surrogates(text)).replace("\r\n", "\n").replace("\r", "\n")
     text = _JOINER.sub("", _INVISIBLE.sub("", _CONTROL.sub(" ", text)))
     return unicodedata.normalize("NFC", text)
+
+
+def replace_surrogates(text: str) -> str:
+    """A lone surrogate (JSON allows one; UTF-8 cannot encode it) becomes U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def clean_url(url: str) -> str:
     """A link as a browser would read it (WHATWG): outer spaces and controls trimmed, tabs and newlines
     dropped, other controls percent-encoded, so a URL can never carry a terminal escape into a report."""
-    url = re.sub(r"[\t\n\r]", "", _SURROGATE.sub("\ufffd", url)).strip(_C0_AND_SPACE)
+    url = re.sub(r"[\t\n\r]", "", replace_surrogates(url)).strip(_C0_AND_SPACE)
     return _CONTROL.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), url)
 
 
