@@ -7,15 +7,16 @@ import warnings
 from collections.abc import Sequence
 from datetime import datetime
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display on servers and workers
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-
 
 def spike_chart(points: Sequence[tuple[datetime, float]], spike_at: datetime, expected: float, title: str) -> bytes:
     """Render the series (the last weeks before the spike and the spike) as PNG bytes."""
+    # matplotlib takes 1.5 s to import: only a run that has an alert to send pays for it
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on servers and workers
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")  # e.g. CJK brand names
         fig, ax = plt.subplots(figsize=(7.0, 2.6), dpi=110)

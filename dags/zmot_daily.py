@@ -4,22 +4,32 @@
 Every day: fetch new brand mentions from each configured source, read them with spaCy, store them
 in the DuckDB warehouse in one transaction together with the daily signals of the days touched.
 
-* **extract** — one mapped task per enabled source in `sources.yaml`; writes staging files only.
-  A failing source fails its own task (and is retried); the others go on.
+* **extract** — one mapped task per enabled source in `sources.yaml` (named after the source in the
+  UI); writes staging files only. A failing source fails its own task; the others go on. Only a
+  transient failure (timeout, 429/5xx after the connector's own retries) is retried; a 404, missing
+  credentials or a body that is not a feed fails at once.
 * **enrich** — runs once every extract has finished, successful or not.
-* **load → detect → notify** — the only tasks that write the warehouse, in sequence; `max_active_runs=1`
-  keeps runs from overlapping, and the optional pool named by `ZMOT_WRITER_POOL` serialises them
-  with other DAGs that write the same file. The load publishes a run atomically: mentions, NLP,
-  references, cursors, rejects and the touched days' `daily_signals` in one transaction.
+* **load → detect → notify** — the only tasks that write the warehouse. They run in the one-slot pool
+  `zmot_warehouse` (or the one `ZMOT_WRITER_POOL` names), so writers never overlap, not even under a
+  backfill that starts many runs at once. Create it once: `airflow pools set zmot_warehouse 1 "…"`
+  (`zmot run` and the compose deployment do it for you). The load publishes a run atomically:
+  mentions, NLP, references, cursors, rejects and the touched days' `daily_signals` in one transaction.
 * **detect → notify** — spike detection on the days the load touched stores alerts (unique per
   brand / metric / window); notify emails the ones not yet delivered, and marks each sent only
   once the mail server accepted it (or it was written to the outbox).
-* **finish** — fails the run if any source failed, after everything that worked is stored.
+* **finish** — fails the run if any source failed, after everything that worked is stored; never
+  retried (a retry cannot make a source succeed). To repair the run once the source is fixed, clear
+  the whole run: `airflow tasks clear zmot_daily -s D -e D -y` (D = the logical date). Every step is
+  idempotent, so the sources that had succeeded store nothing twice.
+
+Every task has an `execution_timeout` and the run a `dagrun_timeout`, so nothing holds the run slot
+for ever.
 
 Paths come from the environment: `ZMOT_CONFIG_DIR`, `ZMOT_DATA_DIR`, `ZMOT_WAREHOUSE`.
 Trigger with conf `{"send_alerts": false}` (as `zmot backfill` does) to store alerts without emailing them.
-A run with logical date *D* takes mentions published up to *D* (the data interval's end), so a
-rerun or backfill of *D* sees the same slice of time.
+A run with logical date *D* takes mentions published up to *D*, however it was started (schedule,
+`airflow dags trigger -l D`, REST, backfill), so a rerun or backfill of *D* sees the same slice of
+time. A manual run without a logical date takes mentions up to the moment it was triggered.
 """
 
 from __future__ import annotations
@@ -29,8 +39,11 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
 
-WRITER_POOL = os.environ.get("ZMOT_WRITER_POOL") or None
+from zmot.pools import writer_pool_name
+
+WRITER_POOL = writer_pool_name()
 RETRIES = int(os.environ.get("ZMOT_TASK_RETRIES", "2"))
 
 
@@ -39,11 +52,11 @@ def _run_context():
     from zmot.runcontext import RunContext
 
     context = get_current_context()
-    logical_date = context.get("logical_date") or context["dag_run"].run_after
-    conf = context["dag_run"].conf or {}
-    return RunContext.for_date(
-        logical_date, context.get("data_interval_end") or logical_date, send_alerts=bool(conf.get("send_alerts", True))
-    )
+    dag_run = context["dag_run"]
+    conf = dag_run.conf or {}
+    # The window ends at the logical date whatever started the run: a CLI trigger's data interval
+    # ends when it was triggered, which would count the first run's backfill back from today.
+    return RunContext.for_date(dag_run.logical_date or dag_run.run_after, send_alerts=bool(conf.get("send_alerts", True)))
 
 
 @dag(
@@ -52,52 +65,61 @@ def _run_context():
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=timedelta(hours=6),
     tags=["zmot", "social-listening"],
-    default_args={"retries": RETRIES, "retry_delay": timedelta(minutes=5), "retry_exponential_backoff": True},
+    default_args={
+        "retries": RETRIES, "retry_delay": timedelta(minutes=5), "retry_exponential_backoff": True,
+        "execution_timeout": timedelta(minutes=30),
+    },
     doc_md=__doc__,
 )
 def zmot_daily():
-    @task
+    @task(execution_timeout=timedelta(minutes=5))
     def list_sources() -> list[str]:
         from zmot import steps
 
         return steps.source_names(_run_context())
 
-    @task(max_active_tis_per_dag=4)
+    @task(max_active_tis_per_dag=4, execution_timeout=timedelta(hours=1), map_index_template="{{ task.op_kwargs['source'] }}")
     def extract(source: str) -> dict:
         from zmot import steps
 
-        return steps.extract(_run_context(), source)
+        try:
+            return steps.extract(_run_context(), source)
+        except steps.SourceFailed as failed:
+            if failed.transient:
+                raise
+            raise AirflowFailException(str(failed)) from failed
 
-    @task(trigger_rule="all_done")
+    @task(trigger_rule="all_done", execution_timeout=timedelta(hours=1))
     def enrich() -> dict:
         from zmot import steps
 
         return steps.enrich(_run_context())
 
-    @task(pool=WRITER_POOL or "default_pool")
+    @task(pool=WRITER_POOL, execution_timeout=timedelta(hours=1))
     def load() -> dict:
         from zmot import steps
 
         return steps.load(_run_context())
 
-    @task(pool=WRITER_POOL or "default_pool")
+    @task(pool=WRITER_POOL)
     def detect(load_result: dict) -> list[str]:
         from zmot import steps
 
         return steps.detect(_run_context(), load_result["days_touched"])
 
-    @task(pool=WRITER_POOL or "default_pool")
+    @task(pool=WRITER_POOL)
     def notify(_new_alerts: list[str]) -> dict:
         from zmot import steps
 
         return steps.notify(_run_context())
 
-    @task
+    @task(retries=0, execution_timeout=timedelta(minutes=5))
     def finish(load_result: dict, _notified: dict) -> None:
         from zmot import steps
 
-        steps.finish(load_result)
+        steps.finish(load_result, _run_context())
 
     extracted = extract.expand(source=list_sources())
     enriched = enrich()

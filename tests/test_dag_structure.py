@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,6 +34,28 @@ def test_the_daily_dag_is_scheduled_safe_and_documented(dagbag) -> None:
         assert task.retries == 0  # ZMOT_TASK_RETRIES=0 in tests; 2 by default
 
 
+def test_no_task_or_run_is_without_a_timeout(dagbag) -> None:
+    dag = dagbag.dags["zmot_daily"]
+    assert dag.dagrun_timeout is not None
+    assert all(task.execution_timeout is not None for task in dag.tasks)
+
+
+def test_finish_is_never_retried_and_the_writers_share_one_pool(monkeypatch) -> None:
+    """With the default retries: a retry of `finish` cannot make a failed source succeed."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("ZMOT_TASK_RETRIES", "2")
+    monkeypatch.delenv("ZMOT_WRITER_POOL", raising=False)
+    dag = DagBag(dag_folder=str(PROJECT / "dags")).dags["zmot_daily"]
+    retries = {task.task_id: task.retries for task in dag.tasks}
+    assert retries["finish"] == 0 and retries["extract"] == 2
+    assert {task.task_id for task in dag.tasks if task.pool == "zmot_warehouse"} == {"load", "detect", "notify"}
+
+
+def test_mapped_extracts_are_named_after_their_source(dagbag) -> None:
+    assert "source" in dagbag.dags["zmot_daily"].get_task("extract").map_index_template
+
+
 def test_the_steps_run_in_the_designed_order(dagbag) -> None:
     dag = dagbag.dags["zmot_daily"]
     edges = {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks}
@@ -49,10 +73,17 @@ def test_the_steps_run_in_the_designed_order(dagbag) -> None:
 
 
 def test_the_dag_file_stays_thin() -> None:
-    """No project imports at module level: the scheduler parses DAG files constantly."""
+    """No project imports at module level but the pool's name: the scheduler parses DAG files constantly."""
     source = (PROJECT / "dags" / "zmot_daily.py").read_text()
     top_level_imports = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
-    assert not [line for line in top_level_imports if any(p in line for p in ("zmot", "nlp", "warehouse", "connectors"))]
+    project = [line for line in top_level_imports if any(p in line for p in ("zmot", "nlp", "warehouse", "connectors"))]
+    assert project == ["from zmot.pools import writer_pool_name"]
+    imported = subprocess.run(
+        [sys.executable, "-c", "import sys, zmot.pools; print(sorted(m for m in sys.modules if m.split('.')[0] in "
+         "('zmot', 'nlp', 'warehouse', 'connectors', 'alerts', 'spacy', 'duckdb', 'pydantic')))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    assert imported == "['zmot', 'zmot.pools']"
 
 
 @pytest.mark.parametrize("package", ["zmot", "connectors", "nlp", "warehouse", "alerts"])

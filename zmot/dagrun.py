@@ -12,6 +12,8 @@ import os
 import sys
 from datetime import date, datetime, time, timezone
 
+from zmot.pools import ensure_writer_pool
+
 DAG_ID = "zmot_daily"
 
 
@@ -25,6 +27,7 @@ def run_dates(dates: list[date], *, send_alerts: bool = True) -> int:
             print(f"DAG import error in {path}:\n{error}", file=sys.stderr)
         return len(dates)
     dag = bag.get_dag(DAG_ID)
+    ensure_writer_pool()
     failures = 0
     for index, day in enumerate(dates, 1):
         logical = datetime.combine(day, time(0), tzinfo=timezone.utc)

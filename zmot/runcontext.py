@@ -30,10 +30,11 @@ def default_warehouse(data_dir: Path | None = None) -> Path:
 
 @dataclass(frozen=True)
 class RunContext:
-    """One daily run: mentions published up to `interval_end` are in scope.
+    """One daily run: mentions published up to `interval_end`, the logical date, are in scope.
 
     The run key is the logical date, so a rerun or a backfill of the same date writes to the
-    same staging folder and the same `runs` row instead of piling up new ones.
+    same staging folder and the same `runs` row instead of piling up new ones, and sees the same
+    slice of time however it was started.
     """
 
     config_dir: Path
@@ -47,7 +48,6 @@ class RunContext:
     def for_date(
         cls,
         logical_date: datetime,
-        interval_end: datetime | None = None,
         *,
         config_dir: Path | None = None,
         data_dir: Path | None = None,
@@ -60,7 +60,7 @@ class RunContext:
             data_dir=data_dir,
             warehouse=(warehouse or default_warehouse(data_dir)).resolve(),
             logical_date=utc(logical_date),
-            interval_end=utc(interval_end or logical_date),
+            interval_end=utc(logical_date),
             send_alerts=send_alerts,
         )
 

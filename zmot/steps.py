@@ -10,28 +10,33 @@ import json
 import logging
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from connectors import reddit, reviews, rss
-from connectors.http import FetchError, FetchPolicy
 from connectors.records import ExtractResult, Reject, SourceState
-from nlp.brands import make_prefilter
-from nlp.moments import MomentResult
-from nlp.pipeline import analyse, build_pipeline, pipeline_version
-from warehouse.db import connect
-from warehouse.detect import detect_and_store
-from warehouse.load import StagedRun, load_run
-from warehouse.spikes import DetectorRules
 from zmot import staging
 from zmot.config import AppConfig, RedditSource, ReviewSource, Source, load_config
-from zmot.notify import notify_pending, notify_window
 from zmot.runcontext import RunContext
+
+if TYPE_CHECKING:
+    from nlp.moments import MomentResult
+
+# Each Airflow task is a new process that imports only what its step needs: spaCy (2 s) for enrich,
+# matplotlib (1.5 s) for notify, DuckDB for the writers, a source kind's connector for its extract.
+# So the heavier packages are imported inside the step functions below, not here.
 
 log = logging.getLogger(__name__)
 
 
 class SourceFailed(RuntimeError):
-    """A source could not be read this run; its reject row is staged and the others go on."""
+    """A source could not be read this run; its reject row is staged and the others go on.
+
+    `transient` says whether trying again soon can help (a timeout, a 503) or not (a 404, missing
+    credentials, a feed that is not a feed): the DAG retries only the transient ones.
+    """
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class RunHadFailures(RuntimeError):
@@ -50,6 +55,8 @@ def extract(ctx: RunContext, source_name: str) -> dict[str, Any]:
     state = _stored_state(ctx, source)
     out_mentions = staging.mentions_path(ctx.staging_dir, source.name)
     out_outcome = staging.outcome_path(ctx.staging_dir, source.name)
+    from connectors.http import FetchError
+
     try:
         result = _fetch(cfg, source, state, ctx)
     except Exception as crash:  # noqa: BLE001 - input no connector foresaw fails its own source, with a reject, not the run
@@ -65,7 +72,7 @@ def extract(ctx: RunContext, source_name: str) -> dict[str, Any]:
             message=exc.message, url=exc.url, payload_excerpt=exc.excerpt or "",
         )
         staging.write_outcome(out_outcome, staging.SourceOutcome(source.name, source.kind, False, None, [reject]))
-        raise SourceFailed(f"source {source.name!r} failed: {exc.message}") from crash
+        raise SourceFailed(f"source {source.name!r} failed: {exc.message}", transient=exc.transient) from crash
     staging.write_mentions(out_mentions, result.mentions)
     staging.write_outcome(
         out_outcome,
@@ -84,6 +91,8 @@ def extract(ctx: RunContext, source_name: str) -> dict[str, Any]:
 
 def enrich(ctx: RunContext) -> dict[str, Any]:
     """Run the spaCy pipeline over every staged mention of this run, in batches."""
+    from nlp.pipeline import analyse, build_pipeline, pipeline_version
+
     cfg = load_config(ctx.config_dir)
     files = sorted(ctx.staging_dir.glob("*.mentions.parquet"))
     rows = staging.read_mention_rows(files)
@@ -134,6 +143,9 @@ def _implicit_refs(row: dict[str, Any], result: Any) -> list[dict[str, Any]]:
 
 def load(ctx: RunContext) -> dict[str, Any]:
     """Store the run in one transaction; cursors only for sources whose mentions are stored with them."""
+    from warehouse.db import connect
+    from warehouse.load import StagedRun, load_run
+
     cfg = load_config(ctx.config_dir)
     outcomes = []
     for source in cfg.sources.enabled():
@@ -183,6 +195,11 @@ def load(ctx: RunContext) -> dict[str, Any]:
 
 def detect(ctx: RunContext, days_touched: list[str]) -> list[str]:
     """Spike detection on the days this run touched; new alerts are stored, not yet sent."""
+    from warehouse.db import connect
+    from warehouse.detect import detect_and_store
+    from warehouse.spikes import DetectorRules
+    from zmot.notify import notify_window
+
     cfg = load_config(ctx.config_dir)
     rules = cfg.alerts.rules
     detector_rules = DetectorRules(
@@ -206,6 +223,9 @@ def detect(ctx: RunContext, days_touched: list[str]) -> list[str]:
 
 def notify(ctx: RunContext) -> dict[str, Any]:
     """Email every alert not yet delivered; an alert is marked sent only once delivery succeeded."""
+    from warehouse.db import connect
+    from zmot.notify import notify_pending
+
     cfg = load_config(ctx.config_dir)
     con = connect(ctx.warehouse)
     try:
@@ -214,13 +234,16 @@ def notify(ctx: RunContext) -> dict[str, Any]:
         con.close()
 
 
-def finish(load_result: dict[str, Any]) -> None:
+def finish(load_result: dict[str, Any], ctx: RunContext) -> None:
     """Fail the run loudly when a source failed; its data is missing until a later run fetches it."""
     failed = load_result.get("sources_failed") or []
     if failed:
+        day = ctx.logical_date.date().isoformat()
         raise RunHadFailures(
             f"{len(failed)} source(s) failed and were skipped this run: {', '.join(failed)}; "
-            "see the rejects table; their cursors did not move, so the next run picks them up"
+            "see the rejects table; their cursors did not move, so the next run picks them up. "
+            f"To repair this run once the source is fixed: airflow tasks clear zmot_daily -s {day} -e {day} -y "
+            "(clears the whole run; clearing only the failed tasks re-runs no load)"
         )
 
 
@@ -229,7 +252,7 @@ def catalog_for_nlp(cfg: AppConfig) -> list[dict[str, Any]]:
     return cfg.brands.model_dump()["brands"]
 
 
-def _moment_columns(moment: MomentResult) -> dict[str, Any]:
+def _moment_columns(moment: "MomentResult") -> dict[str, Any]:
     return {
         "moment": moment.moment, "stage": moment.stage, "moment_confidence": moment.confidence,
         "moment_evidence": list(moment.evidence),
@@ -245,6 +268,8 @@ def analysis_text(title: str | None, text: str) -> str:
 
 def _fetch(cfg: AppConfig, source: Source, state: SourceState, ctx: RunContext) -> ExtractResult:
     """Read one source with its connector; its prefilter keeps the brands the source is limited to."""
+    from connectors.http import FetchPolicy
+    from nlp.brands import make_prefilter
     wanted = {name.casefold() for name in source.brands}
     brands = [b for b in catalog_for_nlp(cfg) if not wanted or b["name"].casefold() in wanted]
     policy = FetchPolicy(**cfg.sources.policy_for(source).model_dump())
@@ -254,6 +279,8 @@ def _fetch(cfg: AppConfig, source: Source, state: SourceState, ctx: RunContext) 
         "fetched_at": datetime.now(timezone.utc),
     }
     if isinstance(source, RedditSource):
+        from connectors import reddit
+
         credentials = reddit.resolve_credentials(source.connection_id, default_user_agent=policy.user_agent)
         plan = reddit.RedditPlan(
             subreddits=source.subreddits, searches=[(s.query, s.subreddit) for s in source.searches],
@@ -266,11 +293,15 @@ def _fetch(cfg: AppConfig, source: Source, state: SourceState, ctx: RunContext) 
             source.name, plan, state=state, credentials=credentials, policy=policy, keep=make_prefilter(brands), **window
         )
     if isinstance(source, ReviewSource):
+        from connectors import reviews
+
         review_plan = reviews.ReviewPlan(
             urls=source.urls, subject_brand=_canonical_brand(cfg, source.brand), subject_product=source.product,
             max_pages=source.max_pages, host_delay_seconds=source.host_delay_seconds,
         )
         return reviews.fetch_reviews(source.name, review_plan, state=state, policy=policy, **window)
+    from connectors import rss
+
     return rss.fetch_feed(source.name, source.url, state=state, policy=policy, keep=make_prefilter(brands), **window)
 
 
@@ -284,6 +315,8 @@ def _canonical_brand(cfg: AppConfig, name: str | None) -> str | None:
 def _stored_state(ctx: RunContext, source: Source) -> SourceState:
     """The source's cursor as the warehouse has it; a fresh one when the source is new."""
     if Path(ctx.warehouse).exists():
+        from warehouse.db import connect
+
         con = connect(ctx.warehouse, read_only=True)
         try:
             rows = con.execute("SELECT state::VARCHAR FROM source_state WHERE source_id = ?", [source.name]).fetchall()
