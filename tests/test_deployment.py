@@ -28,7 +28,7 @@ def test_the_deployment_has_airflow_3_services_postgres_and_a_mail_catcher() -> 
     assert {"postgres", "mailpit", "airflow-init", "airflow-apiserver", "airflow-scheduler",
             "airflow-dag-processor", "airflow-triggerer"} <= set(services)
     dockerfile = (PROJECT / "deploy" / "Dockerfile").read_text()
-    assert "FROM apache/airflow:3.3.2" in dockerfile and "pip install" in dockerfile
+    assert "FROM apache/airflow:${AIRFLOW_VERSION}-python${PYTHON_VERSION}" in dockerfile and "pip install" in dockerfile
 
 
 def test_secrets_come_from_an_uncommitted_env_file() -> None:
@@ -36,3 +36,81 @@ def test_secrets_come_from_an_uncommitted_env_file() -> None:
     assert "${POSTGRES_PASSWORD}" in text and "change-me" not in text
     assert ".env" in (PROJECT / ".gitignore").read_text().splitlines()
     assert (PROJECT / ".env.example").exists()
+
+
+def resolved_compose() -> dict:
+    """The compose file as docker-compose resolves it with .env.example: anchors merged, variables filled in."""
+    if shutil.which("docker-compose") is None:
+        pytest.skip("docker-compose is not installed (.ci/run installs it with apt-get)")
+    result = subprocess.run(
+        ["docker-compose", "-f", str(COMPOSE), "--env-file", str(PROJECT / ".env.example"), "config"],
+        capture_output=True, text=True, cwd=PROJECT, check=True,
+    )
+    return yaml.safe_load(result.stdout)
+
+
+AIRFLOW_SERVICES = ("airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
+
+
+def test_every_airflow_container_shares_one_fernet_key_and_jwt_secret() -> None:
+    """A connection (reddit_default) saved through one container must decrypt in the others."""
+    services = resolved_compose()["services"]
+    for variable in ("AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET"):
+        values = {services[name]["environment"].get(variable) for name in AIRFLOW_SERVICES}
+        assert len(values) == 1 and None not in values and "" not in values, (variable, values)
+    assert "${AIRFLOW_FERNET_KEY}" in COMPOSE.read_text()  # from .env, never written in the file
+
+
+def test_the_data_volume_belongs_to_the_user_the_services_run_as() -> None:
+    services = resolved_compose()["services"]
+    assert {services[name]["user"] for name in AIRFLOW_SERVICES if name != "airflow-init"} == {"50000:0"}
+    init = services["airflow-init"]
+    assert init["user"] == "0:0" and "chown -R 50000:0 /opt/zmot-data" in " ".join(init["command"])
+    assert any(str(v).endswith(":/opt/zmot-data") or "/opt/zmot-data" in str(v) for v in init["volumes"])
+    dockerfile = (PROJECT / "deploy" / "Dockerfile").read_text()
+    assert "chown 50000:0 /opt/zmot-data" in dockerfile  # a new named volume takes the image folder's owner
+
+
+def test_airflow_init_creates_the_admin_user_and_the_writer_pool() -> None:
+    from zmot.pools import DEFAULT_WRITER_POOL, WRITER_POOL_DESCRIPTION
+
+    services = resolved_compose()["services"]
+    script = " ".join(services["airflow-init"]["command"])
+    assert "airflow users create --role Admin" in script
+    assert services["airflow-apiserver"]["environment"]["AIRFLOW__CORE__AUTH_MANAGER"].endswith("FabAuthManager")
+    assert services["airflow-init"]["environment"]["AIRFLOW_ADMIN_PASSWORD"]  # from .env
+    assert f'airflow pools set {DEFAULT_WRITER_POOL} 1 "{WRITER_POOL_DESCRIPTION}"' in script
+
+
+def test_every_long_running_service_has_a_health_check() -> None:
+    services = resolved_compose()["services"]
+    for name in ("postgres", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"):
+        assert services[name].get("healthcheck", {}).get("test"), name
+    assert "8974/health" in " ".join(services["airflow-scheduler"]["healthcheck"]["test"])
+    assert services["airflow-scheduler"]["environment"]["AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK"] == "true"
+
+
+def test_the_image_installs_with_airflows_constraints_for_the_pinned_version() -> None:
+    import tomllib
+
+    dockerfile = (PROJECT / "deploy" / "Dockerfile").read_text()
+    pins = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]["dependencies"]
+    airflow_version = next(p.split("==")[1] for p in pins if p.startswith("apache-airflow=="))
+    assert f"ARG AIRFLOW_VERSION={airflow_version}" in dockerfile
+    assert "constraints-${AIRFLOW_VERSION}/constraints-${PYTHON_VERSION}.txt" in dockerfile
+    assert '--constraint /tmp/constraints.txt "apache-airflow==${AIRFLOW_VERSION}"' in dockerfile
+    # the demo runs in the image: its DAG and sample config sit beside the (editable) packages
+    assert "COPY --chown=airflow:root dags /opt/zmot/dags" in dockerfile
+    assert "COPY --chown=airflow:root config/sample /opt/zmot/config/sample" in dockerfile
+    assert "-e /opt/zmot" in dockerfile
+
+
+def test_our_requirements_overrule_only_the_airflow_pins_they_exclude() -> None:
+    from deploy.constraints import narrowed
+
+    kept, dropped = narrowed(
+        "# Airflow's file\nduckdb==1.1.3\nrequests==2.32.3\npydantic==2.11.0\nSQLAlchemy==1.4.54\n",
+        ["duckdb==2.0.1", "requests>=2.31", "pydantic>=2.7,<3"],
+    )
+    assert kept == ["requests==2.32.3", "pydantic==2.11.0", "SQLAlchemy==1.4.54"]
+    assert dropped == ["duckdb==1.1.3 (we need duckdb==2.0.1)"]
