@@ -1,15 +1,17 @@
 """Moments of truth: is this text a prospect researching (ZMOT), a customer leaving or warning others
 (LZMOT), a customer's advocacy (UMOT), or none of these (news, ads, chatter)?
 
-Cue patterns are read per sentence and judged relative to a brand: a question about a competitor
-is not research about our brand, and "switching from X to Y" is LZMOT for X, not for Y. News and
-ad language without a first-person voice is not a customer's story, whatever its words.
+The part of the text about a brand is judged relative to it: a question about a competitor is not
+research about our brand, and "switching from X to Y" is LZMOT for X, not for Y. Cue patterns read
+that part (their own verdict is the `cues` decider, kept as the baseline); a model trained on the
+labelled corpus (nlp/moment_model.py) decides from the cues, the words around the target and the
+sentiment, and its strongest features are the evidence.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -18,7 +20,7 @@ from spacy.tokens import Doc
 
 MOMENTS = ("zmot", "lzmot", "umot", "none")
 STAGES = ("discovery", "consideration", "purchase", "experience", "loyalty", "recommendation")
-MODEL_VERSION = "moments-cues-1"
+CUES_VERSION = "moments-cues-1"
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,9 @@ AD_CUES = _rx(
 JUST_BOUGHT = _rx(r"\b(?:just|finally) (?:bought|ordered|got|pre-?ordered|signed up|purchased|picked up)\b", r"\b(?:bought|ordered|purchased) (?:a|an|my|the)\b")
 SWITCH_TO_TARGET = r"\b(?:switch(?:ed|ing)?|mov(?:ed|ing)|port(?:ed|ing)?(?: my number)?|go(?:ing)? back|went|leav(?:e|ing)\s+[\w@#&' -]{{1,40}}?)\s+(?:over\s+)?(?:from\s+[\w@#&' -]{{1,40}}?\s+)?(?:to|for)\s+(?:the\s+)?{target}\b"
 THRESHOLD = 1.5
+# Advocacy told with negative feeling toward the brand, or leaving told with positive, contradicts itself:
+# the model's next most likely moment is taken instead (measured in bench/moments_eval.py)
+CONTRADICTS = {"negative": ("umot",), "positive": ("lzmot",)}
 SHORT_TEXT = 280  # a post this short is about one thing: judged whole unless other brands are known to be in it
 
 
@@ -132,8 +137,21 @@ def _sentencizer() -> Language:
     return nlp
 
 
+def model_version() -> str:
+    """What decided the stored moments: the shipped model's name."""
+    return _model().name
+
+
+@lru_cache(maxsize=1)
+def _model():
+    from nlp.moment_model import load_moment_model
+
+    return load_moment_model()
+
+
 def classify(
-    texts: Sequence[str], targets: Sequence[str | None] | None = None, sentiments: Sequence[float | None] | None = None
+    texts: Sequence[str], targets: Sequence[str | None] | None = None, sentiments: Sequence[float | None] | None = None,
+    *, decider: str = "model",
 ) -> list[MomentResult]:
     """Classify texts, each relative to its target brand or product (None: the text as a whole).
 
@@ -147,26 +165,66 @@ def classify(
         from nlp.pipeline import DEFAULT_SCORER
         from nlp.scorers import load_scorer
 
-        sentiments = [score for _, score in load_scorer(DEFAULT_SCORER).score(list(texts))]
+        scored = load_scorer(DEFAULT_SCORER).score(list(texts))
+        labels: Sequence[str | None] = [label for label, _ in scored]
+        sentiments = [score for _, score in scored]
+    else:
+        labels = [None] * len(texts)
     docs = _sentencizer().pipe(texts, batch_size=256)
-    return [classify_doc(doc, target, sentiment=s) for doc, target, s in zip(docs, targets, sentiments)]
+    readings = [read_doc(doc, target, sentiment=s, sentiment_label=label)
+                for doc, target, s, label in zip(docs, targets, sentiments, labels)]
+    return [r.by_cues for r in readings] if decider == "cues" else decide(readings)
 
 
-def classify_doc(
+@dataclass(frozen=True)
+class Reading:
+    """What the cues read in the part of a text about one target: their own verdict and their tokens."""
+
+    scope: str
+    target: str | None
+    by_cues: MomentResult
+    tokens: tuple[str, ...]
+    sentiment_label: str | None = None  # toward the target; a moment that contradicts it is not chosen
+
+
+def read_doc(
     doc: Doc,
     target: str | None = None,
     spans: Sequence[tuple[int, int]] = (),
     other_spans: Sequence[tuple[int, int]] = (),
     sentiment: float | None = None,
-) -> MomentResult:
-    """Judge the part of the text about the target: from each sentence that names it up to the next
+    sentiment_label: str | None = None,
+) -> Reading:
+    """Read the part of the text about the target: from each sentence that names it up to the next
     sentence that names another brand (the whole text when it is not named or not given)."""
     sentences = [s.text for s in doc.sents] if doc.has_annotation("SENT_START") else [doc.text]
     if (target or spans) and (other_spans or len(doc.text) > SHORT_TEXT):
         scoped = _sentences_about(doc, target, spans, other_spans)
         if scoped:
             sentences = scoped
-    return _judge(" ".join(sentences), doc.text, target, sentiment)
+    scope = " ".join(sentences)
+    by_cues, tokens = _judge(scope, doc.text, target, sentiment)
+    return Reading(scope, target, by_cues, tokens, sentiment_label)
+
+
+def decide(readings: Sequence[Reading]) -> list[MomentResult]:
+    """The trained model's moments for a batch of readings; the stage comes from the cues."""
+    if not readings:
+        return []
+    from nlp.moment_model import MomentInput
+
+    model = _model()
+    items = [MomentInput(r.scope, r.target, r.tokens) for r in readings]
+    decisions = model.decide(model.probabilities(items), [CONTRADICTS.get(r.sentiment_label or "", ()) for r in readings])
+    results = []
+    for reading, item, (moment, probability) in zip(readings, items, decisions):
+        if moment == "none":
+            results.append(MomentResult("none", None, round(probability, 3), model.evidence(item, "none")))
+            continue
+        cue_evidence = list(reading.by_cues.evidence) if reading.by_cues.moment == moment else []
+        results.append(MomentResult(moment, _stage(moment, reading.scope, cue_evidence), round(probability, 3),
+                                    model.evidence(item, moment)))
+    return results
 
 
 def _sentences_about(
@@ -191,7 +249,8 @@ def _sentences_about(
     return chosen
 
 
-def _judge(scope: str, full_text: str, target: str | None, sentiment: float | None = None) -> MomentResult:
+def _judge(scope: str, full_text: str, target: str | None, sentiment: float | None = None) -> tuple[MomentResult, tuple[str, ...]]:
+    """The cues' own verdict (the baseline decider), and every cue and flag they saw as model features."""
     evidence: dict[str, list[str]] = {m: [] for m in MOMENTS}
     scores = dict.fromkeys(MOMENTS, 0.0)
     is_question = "?" in scope or bool(QUESTION_START.search(scope))
@@ -209,7 +268,8 @@ def _judge(scope: str, full_text: str, target: str | None, sentiment: float | No
     leaving = _hits(LEAVING_CUES, scope)
     warning = _hits(WARNING_CUES, scope)
     bad = _hits(BAD_EXPERIENCE_CUES, scope)
-    if target and re.search(SWITCH_TO_TARGET.format(target=re.escape(target)), scope, re.IGNORECASE):
+    switching_to_target = bool(target and re.search(SWITCH_TO_TARGET.format(target=re.escape(target)), scope, re.IGNORECASE))
+    if switching_to_target:
         leaving.pop("switching_away", None)  # they are coming to this brand, not leaving it
         leaving.pop("leaving", None)
         leaving.pop("cancel", None)
@@ -228,6 +288,14 @@ def _judge(scope: str, full_text: str, target: str | None, sentiment: float | No
 
     news = bool(NEWS_CUES.search(scope)) and not first_person
     ad = bool(AD_CUES.search(full_text))
+    tokens = (
+        *(f"zmot:{n}" for n in zmot), *(f"leaving:{n}" for n in leaving), *(f"warning:{n}" for n in warning),
+        *(f"bad:{n}" for n in bad), *(f"umot:{n}" for n in umot),
+        *(flag for flag, on in (("question", is_question), ("first_person", first_person), ("news", news), ("ad", ad),
+                                ("switch_to_target", switching_to_target), ("just_bought", bool(JUST_BOUGHT.search(scope))))
+          if on),
+        "sentiment:" + ("none" if sentiment is None else "neg" if sentiment <= -0.3 else "pos" if sentiment >= 0.3 else "neu"),
+    )
     if news or ad:
         for moment in ("lzmot", "umot"):
             scores[moment] *= 0.3  # a report of customers' trouble is news, not a customer's story
@@ -238,10 +306,10 @@ def _judge(scope: str, full_text: str, target: str | None, sentiment: float | No
     moment = max(("zmot", "lzmot", "umot"), key=lambda m: scores[m])
     if scores[moment] < THRESHOLD:
         cue = "news" if news else "ad" if ad else "no cue"
-        return MomentResult("none", "discovery" if news or ad else None, _confidence(THRESHOLD - scores[moment], 1.0), (cue,))
+        return MomentResult("none", "discovery" if news or ad else None, _confidence(THRESHOLD - scores[moment], 1.0), (cue,)), tokens
     runner_up = max(v for m, v in scores.items() if m != moment)
     confidence = _confidence(scores[moment] - runner_up, scores[moment])
-    return MomentResult(moment, _stage(moment, scope, evidence[moment]), confidence, tuple(evidence[moment]))
+    return MomentResult(moment, _stage(moment, scope, evidence[moment]), confidence, tuple(evidence[moment])), tokens
 
 
 def _hits(cues: list[tuple[str, re.Pattern[str], float]], text: str) -> dict[str, tuple[str, float]]:
@@ -295,23 +363,52 @@ class MomentsComponent:
     """Sets doc._.moment for the whole text and doc._.ref_moments, one per brand reference."""
 
     def __call__(self, doc: Doc) -> Doc:
-        doc._.moment = classify_doc(doc, sentiment=doc._.sentiment_score if Doc.has_extension("sentiment_score") else None)
+        return next(iter(self.pipe([doc])))
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 256) -> Iterator[Doc]:
+        """One model call per batch of documents: the features are cheapest built together."""
+        batch: list[Doc] = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) >= batch_size:
+                yield from self._decide(batch)
+                batch = []
+        yield from self._decide(batch)
+
+    def _decide(self, docs: list[Doc]) -> list[Doc]:
+        plans = [self._readings(doc) for doc in docs]
+        flat = [reading for whole, per_ref, _ in plans for reading in (whole, *per_ref)]
+        decided = iter(decide(flat))
+        for doc, (_, per_ref, ref_slots) in zip(docs, plans):
+            doc._.moment = next(decided)
+            distinct = [next(decided) for _ in per_ref]
+            doc._.ref_moments = [distinct[slot] for slot in ref_slots]
+        return docs
+
+    @staticmethod
+    def _readings(doc: Doc) -> tuple[Reading, list[Reading], list[int]]:
+        """The whole text's reading, one reading per distinct target, and which one each reference uses."""
+        scored = Doc.has_extension("sentiment_score")
+        whole = read_doc(doc, sentiment=doc._.sentiment_score if scored else None,
+                         sentiment_label=doc._.sentiment_label if scored else None)
         refs = (doc._.brand_refs if Doc.has_extension("brand_refs") else None) or []
+        per_ref: list[Reading] = []
+        slots: list[int] = []
         if len({ref.brand for ref in refs}) == 1:
-            by_target: dict[str, MomentResult] = {}
+            seen: dict[str, int] = {}
             for ref in refs:
                 target = ref.product or ref.brand
-                if target not in by_target:
-                    by_target[target] = classify_doc(doc, target, sentiment=ref.sentiment_score)
-            doc._.ref_moments = [by_target[ref.product or ref.brand] for ref in refs]
-            return doc
-        doc._.ref_moments = [
-            classify_doc(
+                if target not in seen:
+                    seen[target] = len(per_ref)
+                    per_ref.append(read_doc(doc, target, sentiment=ref.sentiment_score, sentiment_label=ref.sentiment_label))
+                slots.append(seen[target])
+            return whole, per_ref, slots
+        for ref in refs:
+            slots.append(len(per_ref))
+            per_ref.append(read_doc(
                 doc, ref.product or ref.brand,
                 [(r.start_char, r.end_char) for r in refs if r.brand == ref.brand],
                 [(r.start_char, r.end_char) for r in refs if r.brand != ref.brand],
-                sentiment=ref.sentiment_score,
-            )
-            for ref in refs
-        ]
-        return doc
+                sentiment=ref.sentiment_score, sentiment_label=ref.sentiment_label,
+            ))
+        return whole, per_ref, slots

@@ -34,7 +34,7 @@ def normalise(text: str) -> str:
     return _ELONGATED.sub(r"\1\1", text).strip().strip('"').lower()
 
 
-def _mark_negation(text: str) -> str:
+def mark_negation(text: str) -> str:
     """Words after a negation, up to the clause's end, get a _NEG suffix: "not good" is not "good"."""
     out, negated = [], False
     for token in re.findall(r"[\w'@#]+|[^\w\s]", text):
@@ -65,7 +65,7 @@ class TweetFeatures:
         normalised = [normalise(t) for t in texts]
         lexicon = np.array([[self.vader.polarity_scores(t[:2000])[k] for k in ("neg", "neu", "pos", "compound")] for t in texts])
         return sparse.hstack(
-            [self.words.transform([_mark_negation(t) for t in normalised]), self.chars.transform(normalised), sparse.csr_matrix(lexicon)],
+            [self.words.transform([mark_negation(t) for t in normalised]), self.chars.transform(normalised), sparse.csr_matrix(lexicon)],
             format="csr",
         )
 

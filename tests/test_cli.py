@@ -46,6 +46,39 @@ def test_moments_can_be_judged_against_a_target(tmp_path: Path, capsys) -> None:
     assert json.loads(acme)["moment"] == "lzmot" and json.loads(orbit)["moment"] != "lzmot"
 
 
+@pytest.mark.parametrize("command", ["moments", "sentiment"])
+def test_jsonl_input_is_judged_toward_its_target_and_bad_lines_keep_their_place(command: str, tmp_path: Path, capsys) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join([
+        json.dumps({"text": "Cancelled Acme after three outages, switching to Orbit.", "target": "Acme"}),
+        "{not json",
+        json.dumps({"target": "Acme"}),
+        json.dumps({"text": "Is the Acme Nova worth it?"}),
+        json.dumps({"text": "fine", "target": 7}),
+        json.dumps(["a list"]),
+    ]) + "\n", encoding="utf-8")
+    code, out, err = _run(capsys, command, "--jsonl", str(source))
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and len(lines) == 6  # one output line per input line, in order
+    assert [line.get("line") for line in lines] == [None, 2, 3, None, 5, 6]
+    assert all("error" in lines[i] for i in (1, 2, 4, 5)) and "error" not in lines[0] and "error" not in lines[3]
+    assert lines[0]["target"] == "Acme" and lines[3]["target"] is None
+    assert "line 2:" in err and "line 3:" in err and "line 5:" in err and "line 6:" in err
+    if command == "moments":
+        assert lines[0]["moment"] == "lzmot" and {"stage", "confidence", "evidence"} <= set(lines[0])
+    else:
+        assert lines[0]["label"] == "negative" and -1 <= lines[0]["score"] <= 1
+
+
+def test_jsonl_judges_the_same_text_differently_toward_two_targets(tmp_path: Path, capsys) -> None:
+    source = tmp_path / "in.jsonl"
+    text = "Cancelled Acme after three outages, switching to Orbit."
+    source.write_text(json.dumps({"text": text, "target": "Acme"}) + "\n" + json.dumps({"text": text, "target": "Orbit"}) + "\n")
+    code, out, _ = _run(capsys, "moments", "--jsonl", str(source))
+    acme, orbit = (json.loads(line) for line in out.splitlines())
+    assert code == 0 and acme["moment"] == "lzmot" and orbit["moment"] != "lzmot"
+
+
 def test_spikes_reads_csv_and_reports_bad_input_clearly(tmp_path: Path, capsys) -> None:
     rows = ["timestamp,value"] + [f"2026-10-{d:02d},{3 if d < 29 else 40}" for d in range(1, 30)]
     source = tmp_path / "s.csv"

@@ -51,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+JSONL_HELP = ('read JSON lines {"text": ..., "target": ...} (target optional) and judge each text toward its target; '
+              "the output adds target")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zmot", description="ZMOT Monitor: social listening for the moments of truth.",
@@ -103,6 +107,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sentiment = sub.add_parser("sentiment", help="one text per line in, one JSON object per line out")
     sentiment.add_argument("file", nargs="?", type=Path, help="input file (default: standard input)")
+    sentiment.add_argument("--jsonl", action="store_true", help=JSONL_HELP)
     sentiment.set_defaults(handler=_sentiment)
 
     moments = sub.add_parser(
@@ -111,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     moments.add_argument("file", nargs="?", type=Path, help="input file (default: standard input)")
     moments.add_argument("--target", default=None, help="judge each text relative to this brand or product")
+    moments.add_argument("--jsonl", action="store_true", help=JSONL_HELP)
     moments.set_defaults(handler=_moments)
 
     spikes = sub.add_parser(
@@ -263,24 +269,59 @@ def _export(args: argparse.Namespace) -> int:
 def _sentiment(args: argparse.Namespace) -> int:
     from nlp.pipeline import sentiment_lines
 
-    with _input_lines(args.file) as lines:
-        for result in sentiment_lines(lines):
-            sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
-    return 0
+    return _judge_lines(args, lambda texts, targets: sentiment_lines(texts, targets))
 
 
 def _moments(args: argparse.Namespace) -> int:
-    from itertools import islice
-
     from nlp.moments import classify
 
+    def judged(texts: list[str], targets: list[str | None]) -> Iterator[dict]:
+        for result in classify(texts, targets):
+            yield {"moment": result.moment, "stage": result.stage, "confidence": result.confidence,
+                   "evidence": list(result.evidence)}
+
+    return _judge_lines(args, judged)
+
+
+def _judge_lines(args: argparse.Namespace, judge) -> int:
+    """Plain lines or JSON lines in, one JSON object out per input line, in order; a bad JSON line gets an
+    `error` object in its place (and a message on stderr naming its line), and the exit code says so."""
+    from itertools import islice
+
+    errors = 0
     with _input_lines(args.file) as lines:
-        while batch := list(islice(lines, 512)):
-            for result in classify(batch, [args.target] * len(batch)):
-                record = {"moment": result.moment, "stage": result.stage, "confidence": result.confidence,
-                          "evidence": list(result.evidence)}
+        numbered = enumerate(lines, start=1)
+        while batch := list(islice(numbered, 512)):
+            items = [_jsonl_item(n, line) if args.jsonl else (line, getattr(args, "target", None)) for n, line in batch]
+            good = [i for i, item in enumerate(items) if not isinstance(item, str)]
+            results = iter(judge([items[i][0] for i in good], [items[i][1] for i in good]))
+            for (number, _), item in zip(batch, items):
+                if isinstance(item, str):
+                    errors += 1
+                    print(f"line {number}: {item}", file=sys.stderr)
+                    record = {"error": item, "line": number}
+                else:
+                    record = next(results)
+                    if args.jsonl:
+                        record["target"] = item[1]
                 sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
-    return 0
+    if errors:
+        print(f"{errors} line(s) could not be read; their output lines carry an error", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def _jsonl_item(number: int, line: str) -> tuple[str, str | None] | str:
+    """(text, target) from one JSON line, or what is wrong with it."""
+    try:
+        value = json.loads(line)
+    except ValueError as exc:
+        return f"not a JSON object ({exc})"
+    if not isinstance(value, dict) or not isinstance(value.get("text"), str):
+        return 'expected a JSON object with a "text" string, e.g. {"text": "Is the Nova worth it?", "target": "Nova"}'
+    target = value.get("target")
+    if target is not None and not isinstance(target, str):
+        return '"target" must be a string (the brand or product to judge toward) or absent'
+    return value["text"], target or None
 
 
 def _spikes(args: argparse.Namespace) -> int:

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import pytest
 
+import nlp.pipeline
 from connectors import reddit
 from connectors.replay import Recorded, ReplayServer, request_key
 from nlp.pipeline import build_pipeline
 from tests.feeds_server import FeedServer, Route
 from tests.reliability.harness import FAST_HTTP, DayRun, query, run_day, snapshot, write_config
-from zmot import steps
 
 DAY, NEXT_DAY = "2026-11-10", "2026-11-11"
 MB = 1024 * 1024
@@ -185,7 +185,7 @@ def _pipeline_built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         return built[key]
 
     patch = pytest.MonkeyPatch()
-    patch.setattr(steps, "build_pipeline", build_once)
+    patch.setattr(nlp.pipeline, "build_pipeline", build_once)  # steps.enrich imports it when it runs
     tmp = tmp_path_factory.mktemp("warm")
     feed = tmp / "warm.xml"
     feed.write_bytes(_rss(HEALTHY_ITEMS).encode())
