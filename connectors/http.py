@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import gzip
 import hashlib
 import http.client
+import io
 import logging
 import random
 import socket
 import threading
 import time
 import weakref
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -30,6 +33,7 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 EXCERPT_BYTES = 2_000
 CHUNK = 64 * 1024
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass(frozen=True)
@@ -343,7 +347,23 @@ def _fetch_file(url: str, policy: FetchPolicy, etag: str | None, last_modified: 
         body = handle.read(policy.max_bytes + 1)
     if len(body) > policy.max_bytes:
         raise TerminalFetchError("too_large", url, f"file exceeds the {policy.max_bytes:,}-byte limit")
+    if body.startswith(GZIP_MAGIC):
+        body = _gunzip(body, url, policy.max_bytes)
     return FetchResponse(url, 200, body, {}, file_etag, file_modified)
+
+
+def _gunzip(body: bytes, url: str, limit: int) -> bytes:
+    """A gzip-compressed file, read as an HTTP `Content-Encoding: gzip` body is: the cap applies to the
+    decompressed bytes, which are decompressed no further than the cap (a gzip bomb stops there)."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(body)) as handle:
+            data = handle.read(limit + 1)
+    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError; EOFError: cut short
+        raise TerminalFetchError("bad_encoding", url, f"cannot decompress the gzip file: {_short(exc)}") from None
+    if len(data) > limit:
+        raise TerminalFetchError("too_large", url, f"file exceeds the {limit:,}-byte limit once decompressed; "
+                                 "raise http.max_bytes if it is legitimate")
+    return data
 
 
 def _short(exc: BaseException) -> str:

@@ -31,6 +31,15 @@ def utc(value: datetime) -> datetime:
     return value
 
 
+def first_seen_at(fetched_at: datetime, interval_end: datetime) -> datetime:
+    """The date an undated item gets: when it was fetched, but never past the run's interval end.
+
+    Scheduled runs, reruns and backfills all fetch after their interval end, so the same logical
+    date always gives the same date and an undated item is never held back for a later run.
+    """
+    return min(utc(fetched_at), utc(interval_end))
+
+
 @dataclass(frozen=True, slots=True)
 class Mention:
     """One post, comment, feed entry or review that mentions a watched brand."""
@@ -48,6 +57,7 @@ class Mention:
     rating: float | None = None  # 0..1, normalised by the source's own best/worst rating
     metadata: dict[str, MetadataValue] = field(default_factory=dict)
     raw: str = ""  # the raw payload as received (JSON or XML fragment), bounded
+    date_missing: bool = False  # the source gave no date: published_at is when a run first saw it (first_seen_at)
 
     @property
     def mention_id(self) -> str:

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import requests
 
 from connectors.http import FetchError, FetchPolicy, TransientFetchError, fetch, polite_session
-from connectors.records import ExtractResult, Mention, Reject, SourceState, utc
+from connectors.records import ExtractResult, Mention, Reject, SourceState, first_seen_at, utc
 from connectors.review_extract import ExtractedReview, PageExtraction, ReviewPageError, extract_page
 
 log = logging.getLogger(__name__)
@@ -150,14 +150,19 @@ def fetch_reviews(
 
 def review_to_mention(
     review: ExtractedReview, page: PageExtraction, *, source_id: str, page_url: str, start_url: str,
-    fetched_at: datetime, subject_brand: str | None = None, subject_product: str | None = None,
+    fetched_at: datetime, undated_at: datetime | None = None, subject_brand: str | None = None,
+    subject_product: str | None = None,
 ) -> Mention:
-    """One review as a mention; the site's host scopes its id, so two sites never collide."""
-    published = utc(review.published_at) if review.published_at else fetched_at
+    """One review as a mention; the site's host scopes its id, so two sites never collide.
+
+    A review without a date gets `undated_at` (the run's first_seen_at; fetched_at outside a run) and the
+    date_missing flag; the loader keeps the date of the run that stored it first.
+    """
+    published = utc(review.published_at) if review.published_at else undated_at or fetched_at
     metadata = {
         "site": urlsplit(start_url).hostname or "file", "page_url": page_url, "item": review.item_name,
         "item_brand": review.item_brand, "rating_raw": review.rating_raw, "verified": review.verified,
-        "reply": review.reply, "extracted_by": review.extracted_by, "date_missing": review.published_at is None,
+        "reply": review.reply, "extracted_by": review.extracted_by,
         "aggregate_rating": page.aggregate.value if page.aggregate else None,
         "aggregate_count": page.aggregate.count if page.aggregate else None,
         "subject_brand": subject_brand, "subject_product": subject_product,
@@ -166,7 +171,7 @@ def review_to_mention(
     return Mention(
         source_kind=SOURCE_KIND, source_id=source_id, native_id=f"{metadata['site']}:{review.native_id}",
         url=page_url, author=review.author, title=review.title, text=review.body, published_at=published,
-        fetched_at=fetched_at, rating=review.rating, metadata=metadata, raw=raw,
+        fetched_at=fetched_at, rating=review.rating, metadata=metadata, raw=raw, date_missing=review.published_at is None,
     )
 
 
@@ -233,7 +238,8 @@ class _Run:
         for review in page.reviews:
             mention = review_to_mention(
                 review, page, source_id=self.source_id, page_url=page_url, start_url=start_url,
-                fetched_at=min(self.fetched_at, self.interval_end), subject_brand=self.plan.subject_brand,
+                fetched_at=self.fetched_at, undated_at=first_seen_at(self.fetched_at, self.interval_end),
+                subject_brand=self.plan.subject_brand,
                 subject_product=self.plan.subject_product,
             )
             known = known or mention.native_id in seen
@@ -263,7 +269,7 @@ class _Run:
                 self.extra.pop(key, None)
 
     def next_state(self) -> SourceState:
-        times = [m.published_at for m in self.mentions.values()]
+        times = [m.published_at for m in self.mentions.values() if not m.date_missing]  # undated: each run's own date
         watermark = max([*times, *([self.state.watermark] if self.state.watermark else [])], default=None)
         return SourceState(self.source_id, SOURCE_KIND, watermark=watermark, extra=self.extra)
 

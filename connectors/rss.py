@@ -17,7 +17,7 @@ import feedparser
 import requests
 
 from connectors.http import FetchPolicy, TerminalFetchError, fetch
-from connectors.records import ExtractResult, Mention, Reject, SourceState
+from connectors.records import ExtractResult, Mention, Reject, SourceState, first_seen_at
 from connectors.text import clean_text, clean_url, html_to_text
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,11 @@ _DOCTYPE = re.compile(r"<!DOCTYPE", re.IGNORECASE)
 _HTML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*(?:<!doctype html|<html)", re.IGNORECASE | re.DOTALL)
 _DOCUMENT_END = re.compile(r"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>\s*$")
 _TRACKING = re.compile(r"^(?:utm_|fbclid$|gclid$|mc_)")
+UNDATED_IDS = "undated_ids"  # SourceState.extra key: JSON list of the stored undated entries' ids
+# Full-text extension elements by namespace URI (lower case, no trailing slash) and local name:
+# Yandex News' full text and Yandex Turbo pages' content.
+FULL_TEXT_ELEMENTS = (("http://news.yandex.ru", "full-text"), ("http://turbo.yandex.ru", "content"))
+FULL_TEXT_DEFAULT_KEYS = (("yandex", "full-text"), ("turbo", "content"))
 
 
 class FeedError(TerminalFetchError):
@@ -55,7 +60,11 @@ def fetch_feed(
         log.info("feed %s: not modified", source_id)
         return ExtractResult(source_id, SOURCE_KIND, [], state, requests=response.requests, not_modified=True)
     parsed, rejects = parse_feed(response.body, url=url, source_id=source_id, content_type=response.content_type)
-    entries = [entry_to_mention(e, source_id, parsed.feed, fetched_at) for e in parsed.entries]
+    undated_at = first_seen_at(fetched_at, interval_end)
+    entries = [
+        entry_to_mention(e, source_id, parsed.feed, fetched_at, undated_at=undated_at, namespaces=parsed.get("namespaces", {}), keep=keep)
+        for e in parsed.entries
+    ]
     mentions, new_state, held_back, filtered = _select(entries, state, keep, interval_end, backfill_start, lag)
     if is_damaged(parsed):
         new_state = state  # what was salvaged is stored; the entries the damage hid are read once the feed is whole
@@ -167,25 +176,36 @@ def _cut_short(body: bytes, encoding: str | None) -> bool:
     return not _DOCUMENT_END.search(text[-512:])
 
 
-def entry_to_mention(entry: feedparser.FeedParserDict, source_id: str, feed: feedparser.FeedParserDict, fetched_at: datetime) -> Mention:
-    """One feed entry as a Mention; the stable id comes from the guid, else the canonical link."""
+def entry_to_mention(
+    entry: feedparser.FeedParserDict, source_id: str, feed: feedparser.FeedParserDict, fetched_at: datetime, *,
+    undated_at: datetime | None = None, namespaces: dict[str, str] | None = None, keep: Callable[[str], bool] | None = None,
+) -> Mention:
+    """One feed entry as a Mention; the stable id comes from the guid, else the canonical link.
+
+    An entry without a date gets `undated_at` (the run's first_seen_at; fetched_at outside a run) and
+    the date_missing flag. With `keep`, a full-text extension element stands in for a description that
+    names no watched brand.
+    """
     link = clean_url(entry.get("link") or "") or None
     title = clean_text(html_to_text(entry.get("title", ""))) or None
-    text = _entry_text(entry)
-    published, date_missing = _entry_date(entry, fetched_at)
-    native_id = (entry.get("id") or "").strip() or (canonical_url(link) if link else "")
-    if not native_id:
-        native_id = "sha:" + hashlib.sha256(f"{title}\x1f{published.isoformat()}\x1f{text[:500]}".encode()).hexdigest()[:24]
+    text = _entry_text(entry, title, namespaces or {}, keep)
+    published = _entry_date(entry)
+    native_id = (entry.get("id") or "").strip() or (canonical_url(link) if link else "") or _content_id(title, published, text)
     author = entry.get("author") or (entry.get("author_detail") or {}).get("name")
     language = (entry.get("language") or feed.get("language") or "")[:2].lower() or None
     metadata = {"feed_title": feed.get("title"), "tags": ", ".join(t.get("term", "") for t in entry.get("tags", []) if t.get("term")) or None}
-    if date_missing:
-        metadata["date_missing"] = True
     return Mention(
         source_kind=SOURCE_KIND, source_id=source_id, native_id=native_id[:2000], url=link, author=clean_text(author) if author else None,
-        title=title, text=text, published_at=published, fetched_at=fetched_at, language=language,
-        metadata={k: v for k, v in metadata.items() if v is not None}, raw=_raw(entry),
+        title=title, text=text, published_at=published or undated_at or fetched_at, fetched_at=fetched_at, language=language,
+        metadata={k: v for k, v in metadata.items() if v is not None}, raw=_raw(entry), date_missing=published is None,
     )
+
+
+def _content_id(title: str | None, published: datetime | None, text: str) -> str:
+    """A stand-in id for an entry with neither guid nor link. An undated entry's comes from its words
+    alone, so every run that sees it gives the same id (an edit of its text is a new entry)."""
+    parts = [title or "", *([published.isoformat()] if published else []), text[:500]]
+    return "sha:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
 
 
 def canonical_url(url: str) -> str:
@@ -199,9 +219,15 @@ def _select(
     entries: list[Mention], state: SourceState, keep: Callable[[str], bool], interval_end: datetime,
     backfill_start: datetime, lag: timedelta,
 ) -> tuple[list[Mention], SourceState, int, int]:
-    """Apply the cursor, the run's time slice and the brand prefilter; compute the new cursor."""
+    """Apply the cursor, the run's time slice and the brand prefilter; compute the new cursor.
+
+    Dated entries pass the watermark; undated ones pass the ids of the undated entries already
+    stored (`extra.undated_ids`), so each is stored once, by the first run that sees it, and never
+    moves the watermark (which would hide dated entries published just before it).
+    """
     lower = state.watermark - lag if state.watermark else backfill_start
     boundary = set(state.boundary_ids) if lag == timedelta(0) else set()
+    stored_undated = set(json.loads(str(state.extra.get(UNDATED_IDS) or "[]")))
     seen: set[str] = set()
     kept: list[Mention] = []
     held_back = filtered = 0
@@ -209,42 +235,77 @@ def _select(
         if mention.native_id in seen:
             continue
         seen.add(mention.native_id)
-        if mention.published_at > interval_end:
+        if mention.date_missing:
+            if mention.native_id in stored_undated:
+                continue
+        elif mention.published_at > interval_end:
             held_back += 1
             continue
-        if mention.published_at < lower or mention.published_at < backfill_start:
+        elif mention.published_at < lower or mention.published_at < backfill_start:
             continue
-        if state.watermark and mention.published_at == state.watermark and mention.native_id in boundary:
+        elif state.watermark and mention.published_at == state.watermark and mention.native_id in boundary:
             continue
         if not keep(f"{mention.title or ''}\n{mention.text}"):
             filtered += 1
             continue
         kept.append(mention)
-    newest = max((m.published_at for m in kept), default=None)
-    new_state = SourceState(state.source_id, state.source_kind, state.watermark, list(state.boundary_ids), state.etag, state.last_modified, dict(state.extra))
-    if newest and (state.watermark is None or newest >= state.watermark):
-        at_newest = sorted({m.native_id for m in kept if m.published_at == newest})
-        new_state.boundary_ids = sorted(set(at_newest) | (boundary if newest == state.watermark else set()))
-        new_state.watermark = newest
+    new_state = _advance(state, [m for m in kept if not m.date_missing], boundary)
+    _remember_undated(new_state, entries, stored_undated | {m.native_id for m in kept})
     return kept, new_state, held_back, filtered
 
 
-def _entry_text(entry: feedparser.FeedParserDict) -> str:
+def _advance(state: SourceState, dated: list[Mention], boundary: set[str]) -> SourceState:
+    """The cursor after storing `dated`: the newest date stored and the ids published at it."""
+    newest = max((m.published_at for m in dated), default=None)
+    new_state = SourceState(state.source_id, state.source_kind, state.watermark, list(state.boundary_ids), state.etag, state.last_modified, dict(state.extra))
+    if newest and (state.watermark is None or newest >= state.watermark):
+        at_newest = sorted({m.native_id for m in dated if m.published_at == newest})
+        new_state.boundary_ids = sorted(set(at_newest) | (boundary if newest == state.watermark else set()))
+        new_state.watermark = newest
+    return new_state
+
+
+def _remember_undated(state: SourceState, entries: list[Mention], stored: set[str]) -> None:
+    """Keep the ids of the stored undated entries the feed still carries (bounded by the feed's size)."""
+    ids = sorted({m.native_id for m in entries if m.date_missing and m.native_id in stored})
+    if ids:
+        state.extra[UNDATED_IDS] = json.dumps(ids, ensure_ascii=False)
+    else:
+        state.extra.pop(UNDATED_IDS, None)
+
+
+def _entry_text(entry: feedparser.FeedParserDict, title: str | None, namespaces: dict[str, str], keep: Callable[[str], bool] | None) -> str:
+    """The longest of the description and the content elements; when that names no watched brand, the
+    first full-text extension element that does (feeds made for aggregators put the article there)."""
     candidates = [c.get("value", "") for c in entry.get("content", []) if isinstance(c, dict)]
     candidates.append(entry.get("summary", ""))
     texts = [html_to_text(c) for c in candidates if c]
-    return max(texts, key=len, default="")
+    text = max(texts, key=len, default="")
+    if keep is None or keep(f"{title or ''}\n{text}"):
+        return text
+    return next((full for full in _full_texts(entry, namespaces) if keep(f"{title or ''}\n{full}")), text)
 
 
-def _entry_date(entry: feedparser.FeedParserDict, fetched_at: datetime) -> tuple[datetime, bool]:
+def _full_texts(entry: feedparser.FeedParserDict, namespaces: dict[str, str]) -> list[str]:
+    """The entry's full-text extension elements as text. feedparser keys an element of a namespace it
+    does not know by the document's own prefix, so the prefix is looked up by namespace URI."""
+    prefixes = {uri.rstrip("/").lower(): prefix for prefix, uri in namespaces.items()}
+    keys = [f"{prefixes[uri]}_{name}" for uri, name in FULL_TEXT_ELEMENTS if uri in prefixes]
+    keys += [f"{prefix}_{name}" for prefix, name in FULL_TEXT_DEFAULT_KEYS]  # the prefix undeclared: feedparser keeps it
+    values = dict.fromkeys(value for key in keys if isinstance(value := entry.get(key), str) and value.strip())
+    return [html_to_text(value) for value in values]
+
+
+def _entry_date(entry: feedparser.FeedParserDict) -> datetime | None:
+    """The entry's own date (published, else updated, else created); None when it has none we can read."""
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         value = entry.get(key)
         if value:
             try:
-                return datetime.fromtimestamp(calendar.timegm(value), tz=timezone.utc), False
+                return datetime.fromtimestamp(calendar.timegm(value), tz=timezone.utc)
             except (OverflowError, ValueError, TypeError):
                 continue
-    return fetched_at, True
+    return None
 
 
 def _raw(entry: feedparser.FeedParserDict) -> str:

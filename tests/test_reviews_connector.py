@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from connectors import reviews
 from connectors.http import FetchPolicy, TransientFetchError
 from connectors.records import SourceState
 from tests.feeds_server import Route, serve
+from tests.reliability.harness import query, run_day, write_config
 
 PROJECT = Path(__file__).resolve().parents[1]
 SAMPLE = PROJECT / "config" / "sample" / "reviews"
@@ -151,3 +153,26 @@ def test_garbage_instead_of_html_is_a_reject() -> None:
     with serve(routes) as server:
         result = _run(server, ["/binary"], delay=0)
     assert [r.reason for r in result.rejects] == ["not_html"] and result.mentions == []
+
+
+def _undated_review_page(body: str) -> bytes:
+    review = {"@context": "https://schema.org", "@type": "Product", "name": "Kettleworks K2", "review": [
+        {"@type": "Review", "@id": "#r-undated", "author": "Ana", "reviewBody": body, "reviewRating": {"ratingValue": 2}}]}
+    return f'<html><body><script type="application/ld+json">{json.dumps(review)}</script></body></html>'.encode()
+
+
+def test_an_undated_review_is_stored_once_dated_by_the_first_run_and_an_edit_never_moves_it(tmp_path: Path) -> None:
+    page = tmp_path / "k2.html"
+    page.write_bytes(_undated_review_page("The Kettleworks K2 leaks."))
+    config = write_config(tmp_path / "config", f"sources:\n  - name: k2\n    kind: reviews\n    urls: [{page.as_uri()}]\n"
+                                               "    brand: Kettleworks\n    host_delay_seconds: 0\n")
+    data = tmp_path / "data"
+    run_day(config, data, "2026-11-30")
+    page.write_bytes(_undated_review_page("The Kettleworks K2 leaks. Update: the replacement leaks too."))
+    edited = run_day(config, data, "2026-12-01")
+    run_day(config, data, "2026-11-30")
+    assert (edited.load["mentions_new"], edited.load["mentions_updated"]) == (0, 1)
+    rows = query(data / "zmot.duckdb", "SELECT text, published_at, date_missing, metadata->>'date_missing' FROM mentions")
+    assert rows == [("The Kettleworks K2 leaks. Update: the replacement leaks too.", datetime(2026, 11, 30), True, None)]
+    state = json.loads(query(data / "zmot.duckdb", "SELECT state::VARCHAR FROM source_state")[0][0])
+    assert state["watermark"] is None  # an undated review's date is each run's own: it never moves the watermark

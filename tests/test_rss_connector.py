@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from connectors.http import FetchPolicy
+from connectors.http import FetchPolicy, TerminalFetchError
 from connectors.records import SourceState
-from connectors.rss import FeedError, canonical_url, fetch_feed, parse_feed
+from connectors.rss import UNDATED_IDS, FeedError, canonical_url, fetch_feed, parse_feed
 from tests.conftest import PROJECT, shared_data
 from tests.feeds_server import Route, serve
 
@@ -21,9 +22,9 @@ START = END - timedelta(days=30)
 NOW = datetime(2026, 11, 11, 1, tzinfo=timezone.utc)
 
 
-def _fetch(url: str, state: SourceState | None = None, keep=lambda text: "Acme" in text or "Juniper" in text, end=END):
+def _fetch(url: str, state: SourceState | None = None, keep=lambda text: "Acme" in text or "Juniper" in text, end=END, now=NOW):
     return fetch_feed("feed", url, state=state or SourceState("feed", "rss"), policy=POLICY, keep=keep,
-                      interval_end=end, backfill_start=START, fetched_at=NOW, sleep=lambda s: None)
+                      interval_end=end, backfill_start=START, fetched_at=now, sleep=lambda s: None)
 
 
 def _feed(*items: str, header: str = "") -> bytes:
@@ -175,3 +176,90 @@ def test_feedparsers_own_fixtures_never_crash_the_connector() -> None:
             crashes.append(f"{path.name}: {type(exc).__name__}: {exc}")
     assert len(files) > 1000
     assert crashes == []
+
+
+# --- entries without a date (issue 13): stored by the first run that sees them, dated by its window ---
+
+
+def _undated(guid: str | None, text: str = "Acme news", link: str | None = None) -> str:
+    return ("<item>" + (f"<guid>{guid}</guid>" if guid else "") + f"<title>{text}</title>"
+            + (f"<link>{link}</link>" if link else "") + f"<description>{text}, in full</description></item>")
+
+
+def test_an_undated_entry_is_stored_once_dated_by_the_first_run_and_never_moves_the_watermark() -> None:
+    with serve({"/x": Route(_feed(_undated("u1"), _item("d1", 9)))}) as server:
+        first = _fetch(server.url("/x"))
+        undated = next(m for m in first.mentions if m.native_id == "u1")
+        assert undated.date_missing and undated.published_at == END and undated.fetched_at == NOW
+        assert not next(m for m in first.mentions if m.native_id == "d1").date_missing
+        assert first.held_back == 0 and first.state.etag  # nothing held back, so the ETag is kept
+        assert first.state.watermark == datetime(2026, 11, 9, 12, tzinfo=timezone.utc)  # the dated entry's
+        assert json.loads(first.state.extra[UNDATED_IDS]) == ["u1"]
+        # the next day the feed also carries a dated entry published late, before the undated one's date, and a new undated one
+        server.routes["/x"] = Route(_feed(_undated("u2"), _undated("u1", "Acme news, edited"), _item("d2", 10, hour=20), _item("d1", 9)))
+        second = _fetch(server.url("/x"), first.state, end=END + timedelta(days=1), now=NOW + timedelta(days=1))
+    assert {m.native_id: m.published_at for m in second.mentions} == {
+        "u2": END + timedelta(days=1), "d2": datetime(2026, 11, 10, 20, tzinfo=timezone.utc)}  # u1 is not taken again
+    assert json.loads(second.state.extra[UNDATED_IDS]) == ["u1", "u2"] and second.state.etag
+
+
+def test_an_undated_entry_dropped_from_the_feed_is_forgotten_and_undated_entries_without_a_brand_are_not_remembered() -> None:
+    with serve({"/x": Route(_feed(_undated("u1"), _undated("w1", "Weather")))}) as server:
+        first = _fetch(server.url("/x"))
+        server.routes["/x"] = Route(_feed(_undated("w1", "Weather"), _item("d1", 9)))
+        second = _fetch(server.url("/x"), first.state)
+    assert json.loads(first.state.extra[UNDATED_IDS]) == ["u1"]
+    assert UNDATED_IDS not in second.state.extra  # bounded by what the feed still carries
+
+
+def test_an_undated_entry_without_guid_or_link_gets_the_same_id_every_run() -> None:
+    with serve({"/x": Route(_feed(_undated(None)))}) as server:
+        [first] = _fetch(server.url("/x")).mentions
+        [later] = _fetch(server.url("/x"), end=END + timedelta(days=3), now=NOW + timedelta(days=3)).mentions
+        server.routes["/x"] = Route(_feed(_undated(None, "Acme news, edited")))
+        [edited] = _fetch(server.url("/x")).mentions
+    assert first.native_id.startswith("sha:") and first.native_id == later.native_id
+    assert later.published_at == END + timedelta(days=3)  # a fresh cursor: a run that has not seen it dates it by its own window
+    assert edited.native_id != first.native_id  # no id to tell an edit from a new entry: a new mention
+
+
+def test_an_undated_entry_read_before_the_interval_end_is_dated_when_fetched() -> None:
+    with serve({"/x": Route(_feed(_undated("u1")))}) as server:
+        [mention] = _fetch(server.url("/x"), end=NOW + timedelta(days=1)).mentions
+    assert mention.published_at == NOW
+
+
+# --- full-text extension elements and gzip behind file: --------------------------------------------
+
+
+def test_a_full_text_extension_element_is_read_when_the_description_names_no_brand() -> None:
+    url = (FIXTURES / "full-text.rss.xml").as_uri()
+    result = _fetch(url, keep=lambda text: "Acme" in text or "Orbit" in text)
+    texts = {m.native_id: m.text for m in result.mentions}
+    assert set(texts) == {"ft-1", "ft-2", "ft-3"}
+    assert texts["ft-1"].endswith("Acme Mobile says engineers are on site.")
+    assert "Orbit Telecom goes first" in texts["ft-2"] and "<b>" not in texts["ft-2"]  # turbo:content under the prefix tb:
+    assert texts["ft-3"] == "Acme Mobile opens a shop downtown."  # the description names the brand: it is the text
+
+
+def test_a_full_text_element_whose_prefix_is_never_declared_is_still_read_from_the_salvaged_feed() -> None:
+    item = ("<item><guid>u</guid><title>Outage</title><pubDate>09 Nov 2026 10:00:00 +0000</pubDate>"
+            "<description>No signal.</description><yandex:full-text>No signal from Acme Mobile.</yandex:full-text></item>")
+    with serve({"/x": Route(_feed(item))}) as server:
+        result = _fetch(server.url("/x"))
+    assert [m.text for m in result.mentions] == ["No signal from Acme Mobile."]
+    assert [r.reason for r in result.rejects] == ["feed_bozo"]  # the unbound prefix makes it ill-formed
+
+
+def test_a_gzip_compressed_file_is_read_like_a_gzip_http_body(tmp_path: Path) -> None:
+    feed = tmp_path / "acme.rss.xml.gz"
+    feed.write_bytes(gzip.compress((FIXTURES / "acme-news.rss.xml").read_bytes()))
+    assert [m.native_id for m in _fetch(feed.as_uri()).mentions] == ["guid-a1", "guid-a2"]
+    feed.write_bytes(gzip.compress(b"<rss>" + b" " * 50_000_000))
+    with pytest.raises(TerminalFetchError) as bomb:
+        _fetch(feed.as_uri())
+    assert bomb.value.reason == "too_large" and "once decompressed" in bomb.value.message
+    feed.write_bytes(gzip.compress((FIXTURES / "acme-news.rss.xml").read_bytes())[:-40])
+    with pytest.raises(TerminalFetchError) as cut:
+        _fetch(feed.as_uri())
+    assert cut.value.reason == "bad_encoding"

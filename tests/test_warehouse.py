@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -102,6 +102,52 @@ def test_an_edited_mention_replaces_its_text_and_nlp_instead_of_duplicating(tmp_
     assert con.execute("SELECT count(*) FROM mention_refs").fetchall() == [(1,)]
 
 
+def test_an_edit_never_moves_a_mention_whose_date_was_missing(tmp_path: Path) -> None:
+    con = connect(tmp_path / "w.duckdb")
+    later = T0 + timedelta(days=3)
+    undated = dataclasses.replace(_mention("u", "Acme is fine"), date_missing=True)
+    load_run(con, _stage(tmp_path, "r1", [undated, _mention("d", "Acme dated"), _mention("m", "Acme moved")],
+                         {"u": ("neutral", 0.0), "d": ("neutral", 0.0), "m": ("neutral", 0.0)}))
+    edits = [
+        dataclasses.replace(undated, text="Acme is awful", published_at=later, fetched_at=later),  # seen again by a later run
+        dataclasses.replace(_mention("d", "Acme dated, edited"), published_at=later, date_missing=True),  # its date vanished
+        _mention("m", "Acme moved, edited", published=later),  # a dated edit with a new date moves, as before
+    ]
+    summary = load_run(con, _stage(tmp_path, "r2", edits, {"u": ("negative", -0.8), "d": ("neutral", 0.0), "m": ("neutral", 0.0)}))
+    assert summary.mentions_updated == 3 and summary.days_touched == [T0.date(), later.date()]
+    rows = con.execute("SELECT native_id, text, published_at, published_day, date_missing FROM mentions ORDER BY 1").fetchall()
+    assert rows == [
+        ("d", "Acme dated, edited", T0.replace(tzinfo=None), T0.date(), False),
+        ("m", "Acme moved, edited", later.replace(tzinfo=None), later.date(), False),
+        ("u", "Acme is awful", T0.replace(tzinfo=None), T0.date(), True),
+    ]
+    targets = con.execute("SELECT published_day, count(*) FROM mention_targets GROUP BY 1 ORDER BY 1").fetchall()
+    assert targets == [(T0.date(), 2), (later.date(), 1)]
+
+
+def test_migration_8_moves_the_date_missing_metadata_key_into_its_column(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    con = connect(path)
+    reviews = [dataclasses.replace(_mention(n, "Acme"), source_kind="reviews", metadata={"site": "s", "date_missing": flag})
+               for n, flag in (("r1", True), ("r2", False))]
+    load_run(con, _stage(tmp_path, "r1", [*reviews, _mention("a", "Acme")], {"r1": ("neutral", 0.0), "r2": ("neutral", 0.0), "a": ("neutral", 0.0)}))
+    con.execute("ALTER TABLE mentions DROP COLUMN date_missing; DELETE FROM schema_version WHERE version >= 8")  # as version 7 left it
+    con.close()
+    con = connect(path)
+    rows = con.execute("SELECT native_id, date_missing, metadata::VARCHAR FROM mentions ORDER BY 1").fetchall()
+    assert rows == [("a", False, "{}"), ("r1", True, '{"site":"s"}'), ("r2", False, '{"site":"s"}')]
+    assert con.execute("SELECT count(*) FROM v_mentions WHERE date_missing").fetchall() == [(1,)]
+
+
+def test_the_staging_schema_and_the_mentions_table_hold_every_field_of_a_mention(tmp_path: Path) -> None:
+    con = connect(tmp_path / "w.duckdb")
+    fields = set(_mention("a", "Acme").to_row())
+    assert set(staging.MENTION_SCHEMA.names) == fields
+    columns = {name for (name,) in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'mentions'").fetchall()}
+    renamed = {"language": "declared_language"}
+    assert {renamed.get(f, f) for f in fields} | {"published_day", "first_run", "last_run"} == columns
+
+
 def test_signals_count_distinct_mentions_per_day_brand_and_sentiment(tmp_path: Path) -> None:
     con = connect(tmp_path / "w.duckdb")
     day2 = datetime(2026, 11, 11, 23, 59, tzinfo=timezone.utc)
@@ -146,7 +192,8 @@ def test_the_targets_table_is_filled_when_an_older_warehouse_is_migrated(tmp_pat
     load_run(con, _stage(tmp_path, "r1", [_mention("a", "Acme"), _mention("b", "Acme bad")],
                          {"a": ("neutral", 0.0), "b": ("negative", -0.7)}))
     before = con.execute("SELECT * FROM v_target_mentions ORDER BY ALL").fetchall()
-    con.execute("DROP VIEW v_target_mentions; DROP TABLE mention_targets; DELETE FROM schema_version WHERE version >= 5")
+    con.execute("DROP VIEW v_target_mentions; DROP TABLE mention_targets; ALTER TABLE mentions DROP COLUMN date_missing; "
+                "DELETE FROM schema_version WHERE version >= 5")  # the file as schema version 4 left it
     con.close()
     con = connect(path)  # migration 5 again, on a file that already holds mentions
     assert con.execute("SELECT * FROM v_target_mentions ORDER BY ALL").fetchall() == before
@@ -237,7 +284,8 @@ def test_a_version_5_warehouse_migrates_with_its_data_and_loads_after(tmp_path: 
     old = connect(tmp_path / "old.duckdb")  # the schema as version 5 left it: primary keys on both tables
     old.execute(f"ATTACH '{tmp_path / 'current.duckdb'}' AS cur (READ_ONLY)")
     for table in ("mentions", "mention_nlp", "mention_refs", "mention_targets", "daily_signals", "source_state", "runs"):
-        old.execute(f"INSERT INTO {table} SELECT * FROM cur.{table}")
+        added_later = " EXCLUDE (date_missing)" if table == "mentions" else ""  # migration 8
+        old.execute(f"INSERT INTO {table} SELECT *{added_later} FROM cur.{table}")
     old.execute("DETACH cur")
     assert schema_version(old) == 5
     assert old.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'mentions' AND constraint_type = 'PRIMARY KEY'").fetchall() == [(1,)]
@@ -246,7 +294,9 @@ def test_a_version_5_warehouse_migrates_with_its_data_and_loads_after(tmp_path: 
     monkeypatch.undo()
     con = connect(tmp_path / "old.duckdb")
     assert schema_version(con) == all_migrations[-1][0]
-    assert _tables(con) == before  # every row kept, column for column
+    after = _tables(con)
+    assert {row[-1] for row in after["mentions"]} == {False}  # date_missing, added by migration 8 at the end
+    assert {**after, "mentions": [row[:-1] for row in after["mentions"]]} == before  # every row kept, column for column
     assert con.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name IN ('mentions', 'mention_nlp') "
                        "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')").fetchall() == [(0,)]
     assert con.execute("SELECT count(*) FROM v_mentions").fetchall() == [(2,)]  # views still read the new tables

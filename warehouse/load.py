@@ -70,7 +70,7 @@ def load_run(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
 _MENTION_COLUMNS = """
     mention_id, source_kind, source_id, native_id, url, author, title, text, published_at,
     published_at::DATE AS published_day, fetched_at, language AS declared_language, rating,
-    metadata::JSON AS metadata, raw, content_hash
+    metadata::JSON AS metadata, raw, content_hash, date_missing
 """
 
 
@@ -107,6 +107,7 @@ def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
     only_changed = " WHERE mention_id IN (SELECT mention_id FROM changed)"
     in_changed = "" if incoming and new + updated == incoming else only_changed
     if updated:  # edits: the row is updated in place, its old NLP, references and targets go
+        _keep_first_seen_dates(con)
         for table in ("mention_targets", "mention_refs", "mention_nlp"):
             con.execute(f"DELETE FROM {table} WHERE mention_id IN (SELECT mention_id FROM changed WHERE NOT is_new)")
         con.execute(
@@ -187,11 +188,28 @@ def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
     return summary
 
 
-# What an edit replaces; mention_id, source_kind, source_id, native_id and first_run stay.
+# What an edit replaces; mention_id, source_kind, source_id, native_id and first_run stay (and the date of
+# an undated mention: _keep_first_seen_dates).
 _EDITED = (
     "url", "author", "title", "text", "published_at", "published_day", "fetched_at", "declared_language",
-    "rating", "metadata", "raw", "content_hash",
+    "rating", "metadata", "raw", "content_hash", "date_missing",
 )
+
+
+def _keep_first_seen_dates(con: duckdb.DuckDBPyConnection) -> None:
+    """An edit never moves a mention whose date was missing, before or now: it keeps its stored date and flag.
+
+    An undated item is dated by the run that first saw it; a later run that sees it edited (or sees
+    the date vanish from a dated one) would otherwise move it to its own day.
+    """
+    con.execute(
+        """
+        UPDATE incoming SET published_at = m.published_at, published_day = m.published_day, date_missing = m.date_missing
+        FROM mentions m
+        WHERE incoming.mention_id = m.mention_id AND (m.date_missing OR incoming.date_missing)
+          AND incoming.mention_id IN (SELECT mention_id FROM changed WHERE NOT is_new)
+        """
+    )
 
 
 def _has_duplicates(con: duckdb.DuckDBPyConnection, relation: str, key: str, params: list[Any] | None = None) -> bool:

@@ -34,6 +34,7 @@ MENTION_SCHEMA = pa.schema(
         ("metadata", pa.string()),
         ("raw", pa.string()),
         ("content_hash", pa.string()),
+        ("date_missing", pa.bool_()),
     ]
 )
 _SENTIMENT_AND_MOMENT = [

@@ -9,6 +9,7 @@ of mentions the damage had garbled, corrected in place).
 
 from __future__ import annotations
 
+import gzip
 import json
 import random
 import threading
@@ -350,6 +351,43 @@ def test_a_gzip_bomb_is_stopped_at_the_size_cap_with_memory_bounded(tmp_path: Pa
         lifecycle(sc, reason="too_large", kept=set(), first=first)
         assert f"{CAP:,}-byte limit" in sc.rejects("hostile")[0][1]
     assert sent.total < 2 * MB  # 8 GB expanded were on offer; a few KB of it were sent per run
+    assert peak < MEMORY_BOUND
+
+
+def _gzip_members(data: bytes) -> bytes:
+    """One gzip member; members laid end to end are one gzip file, so a bomb is made without compressing GBs."""
+    return gzip.compress(data, compresslevel=9)
+
+
+@contextmanager
+def file_scenario(tmp_path: Path, hostile: bytes) -> Iterator[Scenario]:
+    """The healthy feed on loopback and the hostile one as a local file behind a file: URL."""
+    feed = tmp_path / "hostile.xml.gz"
+    feed.write_bytes(hostile)
+    with QuickServer({"/healthy.xml": Route(_rss(HEALTHY_ITEMS).encode())}) as server:
+        sources = (
+            f"{FAST_HTTP}sources:\n"
+            f"  - name: healthy\n    kind: rss\n    url: {server.url('/healthy.xml')}\n"
+            f"  - name: hostile\n    kind: rss\n    url: {feed.as_uri()}\n{HOSTILE_HTTP}"
+        )
+        yield Scenario(write_config(tmp_path / "config", sources), tmp_path / "data", feed.write_bytes, gzip.compress(FIXED))
+
+
+def test_a_gzip_compressed_feed_behind_a_file_url_is_read_like_a_gzip_http_body(tmp_path: Path) -> None:
+    with file_scenario(tmp_path, gzip.compress(FIXED)) as sc:
+        lifecycle(sc, reason=None, kept=HOSTILE_IDS)
+
+
+@pytest.mark.parametrize(("layers", "expanded"), [(1, 1024 * MB), (2, 8 * 1024 * MB)], ids=["gzip", "gzip-of-gzip"])
+def test_a_gzip_bomb_behind_a_file_url_is_stopped_at_the_size_cap_with_memory_bounded(tmp_path: Path, layers: int, expanded: int) -> None:
+    bomb = _gzip_members(FIXED[: FIXED.index(b"<item>")]) + _gzip_members(b" " * MB) * (expanded // MB)  # 1 GB: ~1 MB
+    for _ in range(layers - 1):
+        bomb = gzip.compress(bomb)
+    assert len(bomb) < CAP  # on disk under the cap: only decompressing finds the size
+    with file_scenario(tmp_path, bomb) as sc:
+        first, peak = traced_run(sc)
+        lifecycle(sc, reason="too_large", kept=set(), first=first)
+        assert f"{CAP:,}-byte limit once decompressed" in sc.rejects("hostile")[0][1]
     assert peak < MEMORY_BOUND
 
 
