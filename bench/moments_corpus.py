@@ -191,7 +191,10 @@ def merge(out_dir: Path) -> None:
     _write(CORPUS, CORPUS_COLUMNS, rows)
     second = out_dir / "labels_pass2.csv"
     if second.exists():
-        _write(PASS2, PASS2_COLUMNS, [[*_ref(candidates[int(r["id"])]), r["moment"], r["sentiment"]] for r in _labels(second)])
+        labels = {int(r["id"]): r for r in _labels(second)}
+        for path in sorted(out_dir.glob("pass2_relabel_*.csv")):  # the second labeller's re-reading against the right target
+            labels.update({int(r["id"]): r for r in _labels(path)})
+        _write(PASS2, PASS2_COLUMNS, [[*_ref(candidates[i]), r["moment"], r["sentiment"]] for i, r in labels.items()])
 
 
 def _ref(candidate: dict) -> list[str]:
