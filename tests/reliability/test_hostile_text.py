@@ -62,7 +62,8 @@ class Item:
     hour: int = 12
 
 
-SCRIPT_TEXT = "I typed <script>alert(1)</script> into the Acme Mobile chat and it broke, terrible </style>"
+# a leaving story (not a one-off complaint), so the report lists it among the top LZMOT stories
+SCRIPT_TEXT = "I typed <script>alert(1)</script> into the Acme Mobile chat and it broke again, cancelling my plan, never again </style>"
 RSS_ITEMS = [
     Item("emoji", "Acme Mobile family plan 👨‍👩‍👧‍👦", "Acme Mobile is the worst network, I hate it 👎🏽 🇬🇧 🏳️‍🌈 😡",
          "Acme Mobile family plan 👨‍👩‍👧‍👦", "Acme Mobile is the worst network, I hate it 👎🏽 🇬🇧 🏳️‍🌈 😡",
