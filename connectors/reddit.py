@@ -42,7 +42,7 @@ from connectors.http import (
     retry_after_seconds,
 )
 from connectors.records import ExtractResult, Mention, Reject, SourceState, stable_mention_id, utc
-from connectors.text import clean_text, plain_unicode
+from connectors.text import clean_text, decode_entities, plain_unicode
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +208,7 @@ def thing_to_mention(
         title, text = data.get("link_title") or thread_title, data.get("body") or ""
     return Mention(
         source_kind=SOURCE_KIND, source_id=source_id, native_id=data["name"],
-        url=metadata["permalink"], author=author, title=clean_text(title or "") or None, text=plain_unicode(text),
+        url=metadata["permalink"], author=author, title=clean_text(decode_entities(title or "")) or None, text=plain_unicode(decode_entities(text)),
         published_at=datetime.fromtimestamp(float(data["created_utc"]), tz=timezone.utc),
         fetched_at=fetched_at, metadata=metadata, raw=_raw(data),
     )

@@ -18,6 +18,7 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # ANSI CSI and OSC (window title, hyperlink) sequences; an unterminated OSC is not a sequence, its text stays
 _TERMINAL_ESCAPE = re.compile(r"(?:\x1b\[|\x9b)[0-?]{0,64}[ -/]{0,16}[@-~]|\x1b\][^\x07\x1b]{0,512}(?:\x07|\x1b\\)")
 _C0_AND_SPACE = "".join(map(chr, range(0x21)))
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 
 class _TextExtractor(HTMLParser):
@@ -65,6 +66,15 @@ def plain_unicode(text: str) -> str:
     text = _TERMINAL_ESCAPE.sub("", replace_surrogates(text)).replace("\r\n", "\n").replace("\r", "\n")
     text = _JOINER.sub("", _INVISIBLE.sub("", _CONTROL.sub(" ", text)))
     return unicodedata.normalize("NFC", text)
+
+
+def decode_entities(text: str) -> str:
+    """HTML character references in text that is not HTML (Reddit's markdown, which shows "&amp;" as "&"),
+    decoded once: "&amp;lt;" becomes the text "&lt;", never "<". Only references ending in ";" count,
+    so "AT&T" and "&notation" stay as typed."""
+    if "&" not in text:
+        return text
+    return _ENTITY.sub(lambda m: html.unescape(m.group()), text)
 
 
 def replace_surrogates(text: str) -> str:

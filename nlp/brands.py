@@ -1,5 +1,32 @@
-"""Brand and product references: catalog names and aliases matched as phrases, case-aware, with
-exclusion phrases that veto a match (Apple the company, not apple pie)."""
+"""Brand and product references: catalog names and aliases matched as people write them (glued to
+punctuation, in hashtags and handles, inflected), case-aware, with exclusion phrases that veto a match
+(Apple the company, not apple pie).
+
+One `BrandFinder` holds the matching rules. The pipeline component and the connectors' prefilter both
+run it, so the prefilter can never say no where the pipeline would find a reference. It reads the text
+as stored: character offsets point into it, whatever the tokenizer does.
+
+- A name matches where it is not part of a longer word: not after a letter, digit or underscore
+  ("Pineapple", "xApplex"), and not followed by a letter ("Applebee's" and "Googleplex" are other
+  words). Punctuation, symbols and HTML entities left encoded are not letters, so `&quot;#iPad`,
+  `Apple.&quot;`, `iPhone+Wii` and `#Twitter&gt;facebook` match; an `&` in a name also matches `&amp;`.
+- A model number may follow directly (`iPhone4S`, `iOS5`, `Windows8`); it is not part of the span.
+- A product name also matches its plural (`iPads`, `Androids`, `Xboxes`; `iPad2s` is `iPad` with a model
+  number); a brand name does not (`Apples` is fruit).
+- A name of several words also matches written together (`#IceCreamSandwich`, `AppStore`).
+- A hashtag or handle may start with a name followed by a capitalised word (`@AppleStore`,
+  `#iTunesMatch`); an all-lower-case tag is not split into words (`#machine` is not Mac), so there the
+  name must be the whole tag (or carry a model number or plural). An underscore joins words like a
+  letter: `@mac_b_from_tn` and `@Big_Mac520` are people's handles.
+- A URL or an e-mail address names no brand (`https://t.co/xApplex`, `docs.google.com/forms/...` after
+  `https://` or `www.`, `jo@apple.com`); a domain written as a word does (`Amazon.com`, `apple.com`).
+- A `case_sensitive` brand matches its names as written. Written in another case ("apple", "APPLE") a
+  name counts only where the text is about the brand: as a handle (`@apple`: handles ignore case), as a
+  domain (`apple.com`), or beside another reference to the brand (a product, a name as written) or to
+  one of its competitors. Product names match in any case.
+- Exclusions ("apple pie", and its plural) veto each reference to their brand they overlap, in any case
+  and form, before a vetoed name can serve as context for another.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spacy.language import Language
-from spacy.matcher import PhraseMatcher
-from spacy.tokens import Doc, Span
-from spacy.util import filter_spans
+from spacy.tokens import Doc
 
 MAX_REFS = 200  # a text naming brands more often than this is spam; the first ones are kept
 
@@ -41,40 +66,165 @@ def _normal(term: str) -> str:
     return " ".join(unicodedata.normalize("NFC", term).split())
 
 
-def _variants(term: str) -> list[str]:
-    """The term as written, plus its hashtag and handle forms for one-word names."""
-    term = _normal(term)
-    out = [term]
-    if " " not in term and term[:1] not in "#@":
-        out += [f"#{term}", f"@{term}"]
-    return out
+def _squashed(text: str) -> str:
+    """A name as matched, compared with its configured form: spaces gone, &amp; read as &."""
+    return "".join(text.split()).replace("&amp;", "&")
+
+
+@dataclass(frozen=True)
+class _Term:
+    brand: int  # index into the catalog
+    product: str | None
+    written: str  # as configured, spaces removed: the exact form of a case-sensitive name
+    case_sensitive: bool
+
+
+_END = ""  # trie key marking the end of a name
+_LEFT = r"(?<!\w)"  # not after a letter, digit or underscore ("@Big_Mac520" is someone's handle)
+_PLAIN_END = r"(?![^\W\d])"  # not before a letter or underscore; a digit may follow (a model number)
+_TAG_END = rf"(?:{_PLAIN_END}|(?-i:(?<=[a-z])(?=[A-Z])))"  # in a tag also before a capital: @AppleStore
+_TLD = re.compile(r"\.(?:com|net|org|co|io|info|biz|tv|me|uk|us|ca|au|de|fr|es|it|nl|jp|cn|in|eu)(?!\w)", re.IGNORECASE)
+_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def _plural(term: str) -> str:
+    return "es" if re.search(r"(?:s|x|z|ch|sh)$", term, re.IGNORECASE) else "s"
+
+
+def _atoms(term: str) -> list[str]:
+    """A name as regex pieces, one per character (lower case: the pattern ignores case)."""
+    atoms: list[str] = []
+    for index, word in enumerate(term.split()):
+        if index:
+            atoms.append(r"\s*")
+        atoms += ["&(?:amp;)?" if ch == "&" else re.escape(ch.lower()) for ch in word]
+    return atoms
+
+
+def _trie_pattern(names: dict[tuple[str, ...], str | None]) -> str:
+    """One alternation for many names, factored by common prefixes (fast on big catalogs); the longest
+    name at a place is tried first. A name mapped to a plural suffix takes it optionally."""
+    trie: dict[str, Any] = {}
+    for atoms, plural in names.items():
+        node = trie
+        for atom in atoms:
+            node = node.setdefault(atom, {})
+        node[_END] = node.get(_END) or plural or ""
+
+    def emit(node: dict[str, Any]) -> str:
+        branches = [atom + emit(child) for atom, child in sorted(node.items()) if atom != _END]
+        if _END in node:
+            branches.append(f"(?:{node[_END]})?" if node[_END] else "")
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    return emit(trie)
+
+
+class BrandFinder:
+    """The matching rules for one brand catalog (brands.yaml shape): see the module docstring."""
+
+    def __init__(self, brands: Sequence[dict[str, Any]]) -> None:
+        self.names = [b["name"] for b in brands]
+        self.terms: dict[str, list[_Term]] = {}
+        patterns: dict[tuple[str, ...], str | None] = {}
+        for index, brand in enumerate(brands):
+            sensitive = bool(brand.get("case_sensitive"))
+            entries = [(t, None, sensitive) for t in [brand["name"], *brand.get("aliases", [])]]
+            for product in brand.get("products", []):
+                entries += [(t, product["name"], False) for t in [product["name"], *product.get("aliases", [])]]
+            for term, product, case_sensitive in entries:
+                term = _normal(term).lstrip("#@")  # an alias configured as "@AcmeMobile": the handle is the name
+                if not term:
+                    continue
+                self.terms.setdefault(_squashed(term).casefold(), []).append(
+                    _Term(index, product, _squashed(term), case_sensitive))
+                atoms = tuple(_atoms(term))
+                patterns[atoms] = patterns.get(atoms) or (_plural(term) if product is not None else None)
+        by_name = {name.casefold(): i for i, name in enumerate(self.names)}
+        self.rivals = [frozenset(by_name[c.casefold()] for c in b.get("competitors", []) if c.casefold() in by_name)
+                       for b in brands]
+        self.pattern: re.Pattern[str] | None = None
+        if patterns:
+            names = _trie_pattern(patterns)
+            self.pattern = re.compile(
+                rf"{_LEFT}(?:(?P<tag>[#@])(?P<tagged>{names}){_TAG_END}|(?P<plain>{names}){_PLAIN_END})", re.IGNORECASE)
+        self.exclusions: list[tuple[int, re.Pattern[str]]] = []
+        for index, brand in enumerate(brands):
+            phrases = {tuple(_atoms(_normal(x))): _plural(x) for x in brand.get("exclusions", []) if x.strip()}
+            if phrases:
+                self.exclusions.append((index, re.compile(rf"{_LEFT}{_trie_pattern(phrases)}{_PLAIN_END}", re.IGNORECASE)))
+
+    def find(self, text: str, *, exclusions: bool = True) -> list[BrandRef]:
+        """The references in text, in order. Without exclusions: every reference the rules could find,
+        which is what the prefilter asks."""
+        if self.pattern is None:
+            return []
+        candidates: list[tuple[int, int, _Term, bool]] = []  # start, end, term, needs context
+        masks: list[tuple[int, int]] | None = None
+        for match in self.pattern.finditer(text):
+            group = "tagged" if match.group("tag") else "plain"
+            start, end = match.start(), match.end(group)
+            if masks is None:
+                masks = _masks(text)
+            if any(s < end and start < e for s, e in masks):
+                continue  # in a URL or an e-mail address
+            term = self._term(match.group(group))
+            if term is None:
+                continue
+            needs_context = (term.case_sensitive and _squashed(match.group(group)) != term.written
+                             and match.group("tag") != "@" and not _TLD.match(text, end))
+            candidates.append((start, end, term, needs_context))
+            if len(candidates) >= MAX_REFS * 2:
+                break  # spam: the first names are enough, and the work stays bounded
+        if not candidates:
+            return []
+        if exclusions and self.exclusions:
+            vetoes, last = [], candidates[-1][1]
+            for brand, pattern in self.exclusions:
+                for m in pattern.finditer(text):
+                    if m.start() >= last:
+                        break
+                    vetoes.append((brand, m.start(), m.end()))
+            candidates = [c for c in candidates if not any(b == c[2].brand and s < c[1] and c[0] < e for b, s, e in vetoes)]
+        sure = {term.brand for _, _, term, needs_context in candidates if not needs_context}
+        refs = [
+            BrandRef(self.names[term.brand], term.product, text[start:end], start, end)
+            for start, end, term, needs_context in candidates
+            if not needs_context or term.brand in sure or self.rivals[term.brand] & sure
+        ]
+        return refs[:MAX_REFS]
+
+    def _term(self, found: str) -> _Term | None:
+        key = _squashed(found).casefold()
+        if key in self.terms:
+            return self.terms[key][0]
+        for cut in (1, 2):  # a product's plural: iPads, Xboxes
+            products = [t for t in self.terms.get(key[:-cut], []) if t.product is not None]
+            if products:
+                return products[0]
+        return None
+
+
+def _masks(text: str) -> list[tuple[int, int]]:
+    """Where no brand is named: URLs (a link's host and path are addresses, not mentions) and e-mail
+    addresses."""
+    masks = []
+    if "@" in text:
+        masks += [m.span() for m in _EMAIL.finditer(text)]
+    if "://" in text or "www." in text or "WWW." in text:
+        masks += [m.span() for m in _URL.finditer(text)]
+    return masks
 
 
 def make_prefilter(brands: Sequence[dict[str, Any]]) -> Callable[[str], bool]:
     """A cheap test connectors run before NLP: could this text name a watched brand or product?
 
-    It may say yes where the pipeline later finds nothing (exclusions are the pipeline's job), but
-    never no where the pipeline would find a reference.
+    The pipeline's own rules without the exclusions: it may say yes where the pipeline later finds
+    nothing (an exclusion vetoes the match), but never no where the pipeline would find a reference.
     """
-    insensitive: list[str] = []
-    sensitive: list[str] = []
-    for brand in brands:
-        bucket = sensitive if brand.get("case_sensitive") else insensitive
-        for term in [brand["name"], *brand.get("aliases", [])]:
-            bucket.append(_normal(term))
-        for product in brand.get("products", []):
-            insensitive.extend(_normal(t) for t in [product["name"], *product.get("aliases", [])])
-    patterns = []
-    if insensitive:
-        patterns.append(re.compile(_alternation(insensitive), re.IGNORECASE))
-    if sensitive:
-        patterns.append(re.compile(_alternation(sensitive)))
-    return lambda text: any(p.search(text) for p in patterns)
-
-
-def _alternation(terms: list[str]) -> str:
-    escaped = sorted({r"\s+".join(re.escape(w) for w in t.split()) for t in terms if t.strip()}, key=len, reverse=True)
-    return r"(?<!\w)[#@]*(?:" + "|".join(escaped) + r")(?!\w)"
+    finder = BrandFinder(brands)
+    return lambda text: bool(finder.find(text, exclusions=False))
 
 
 @Language.factory("zmot_brand_refs", default_config={"brands": []})
@@ -83,43 +233,14 @@ def make_brand_refs(nlp: Language, name: str, brands: list[dict[str, Any]]) -> "
 
 
 class BrandReferences:
-    """Finds references on doc._.brand_refs; product names imply their brand.
+    """Finds references on doc._.brand_refs (BrandFinder's rules); product names imply their brand.
 
-    Brands marked case_sensitive match their names only as written; product names and the other
-    brands match in any case. The longest match wins where names overlap ("Acme Mobile" over "Acme").
+    The longest name wins where names overlap ("Acme Mobile" over "Acme").
     """
 
     def __init__(self, nlp: Language, brands: list[dict[str, Any]]) -> None:
-        self.any_case = PhraseMatcher(nlp.vocab, attr="LOWER")
-        self.exact_case = PhraseMatcher(nlp.vocab, attr="ORTH")
-        self.exclusions = PhraseMatcher(nlp.vocab, attr="LOWER")
-        self.targets: dict[str, tuple[str, str | None]] = {}
-        self.excluded_by: dict[str, str] = {}
-        for index, brand in enumerate(brands):
-            key = f"B{index}"
-            self.targets[key] = (brand["name"], None)
-            matcher = self.exact_case if brand.get("case_sensitive") else self.any_case
-            terms = [v for t in [brand["name"], *brand.get("aliases", [])] for v in _variants(t)]
-            matcher.add(key, [nlp.make_doc(t) for t in terms])
-            for p_index, product in enumerate(brand.get("products", [])):
-                p_key = f"B{index}P{p_index}"
-                self.targets[p_key] = (brand["name"], product["name"])
-                p_terms = [v for t in [product["name"], *product.get("aliases", [])] for v in _variants(t)]
-                self.any_case.add(p_key, [nlp.make_doc(t) for t in p_terms])
-            if brand.get("exclusions"):
-                x_key = f"X{index}"
-                self.excluded_by[x_key] = brand["name"]
-                self.exclusions.add(x_key, [nlp.make_doc(_normal(x)) for x in brand["exclusions"]])
+        self.finder = BrandFinder(brands)
 
     def __call__(self, doc: Doc) -> Doc:
-        vocab = doc.vocab.strings
-        spans = [Span(doc, s, e, label=vocab[k]) for k, s, e in [*self.any_case(doc), *self.exact_case(doc)]]
-        vetoes = [(vocab[k], s, e) for k, s, e in self.exclusions(doc)]
-        kept = []
-        for span in filter_spans(spans)[: MAX_REFS * 2]:
-            brand, product = self.targets[span.label_]
-            if any(self.excluded_by[x] == brand and s < span.end and span.start < e for x, s, e in vetoes):
-                continue
-            kept.append(BrandRef(brand, product, span.text, span.start_char, span.end_char))
-        doc._.brand_refs = kept[:MAX_REFS]
+        doc._.brand_refs = self.finder.find(doc.text)
         return doc

@@ -54,8 +54,9 @@ def build_pipeline(brands: list[dict[str, Any]], *, scorer: str = DEFAULT_SCORER
 
 
 def _split_at_brackets(nlp: Language) -> None:
-    """Brackets and pipes end a word, so "Acme Mobile[1]" (a footnote) and "Acme|Orbit" name the brands;
-    the default tokenizer keeps "Mobile[1" as one token and the phrase never matches."""
+    """Brackets and pipes end a word, so "Acme Mobile[1]" (a footnote) and "Acme|Orbit" are separate tokens
+    for the sentiment and moments of each reference (brand references themselves are found on the text,
+    by nlp.brands.BrandFinder, whatever the tokens)."""
     infixes = [*nlp.Defaults.infixes, r"[\[\]|{}]"]
     nlp.tokenizer.infix_finditer = spacy.util.compile_infix_regex(infixes).finditer
 

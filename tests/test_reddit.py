@@ -177,6 +177,19 @@ def test_every_recorded_thing_maps_without_error() -> None:
     assert mapped > 2000 and gone < 100 and mapped + gone == len(lines)
 
 
+def test_entities_in_reddit_markdown_are_decoded_once_as_reddit_shows_them() -> None:
+    """Reddit's markdown keeps "&amp;" for "&" (a recorded comment's link reads "...watch?v=...&amp;feature=");
+    a reference an author typed as text ("&amp;lt;b&amp;gt;") is decoded once, to "&lt;b&gt;", never markup."""
+    lines = (shared_data("reddit-api-recorded") / "_extracted_things.jsonl").read_text().splitlines()
+    flat = next(json.loads(line) for line in lines if "&amp;feature=" in line)
+    data = {**flat, "name": flat["id"], "id": flat["id"][3:]}
+    mention = reddit.thing_to_mention({"kind": "t1", "data": data}, source_id="rd", fetched_at=T_END)
+    assert mention is not None and "&feature=" in mention.text and "&amp;" not in mention.text
+    typed = {**data, "body": "Acme &amp;lt;b&amp;gt; AT&T &notation &quot;#iPad&quot;", "link_title": "R&amp;D at Acme"}
+    mention = reddit.thing_to_mention({"kind": "t1", "data": typed}, source_id="rd", fetched_at=T_END)
+    assert mention.text == 'Acme &lt;b&gt; AT&T &notation "#iPad"' and mention.title == "R&D at Acme"
+
+
 def test_recorded_stream_with_rate_limit_headers_and_a_placeholder_subreddit() -> None:
     path = _cassette("TestSubredditStreams.test_comments__with_continue_after_id.json")
     pairs = read_cassette(path, rename={"<TEST_SUBREDDIT>": "zmottest"})

@@ -109,7 +109,8 @@ class Brand(_Model):
     aliases: list[Name] = Field(default_factory=list)
     case_sensitive: bool = Field(
         default=False,
-        description="Match names only as written (Apple, not apple): for brands that are common words.",
+        description="For brands that are common words: names match as written (Apple); in another case (apple, APPLE) "
+                    "only as a handle (@apple), a domain (apple.com) or beside another reference to the brand or a competitor.",
     )
     products: list[Product] = Field(default_factory=list)
     competitors: list[Name] = Field(default_factory=list, description="Other brands in this file, for share of voice.")

@@ -152,7 +152,7 @@ REDDIT_POSTS = [
          "Acme Mobile lone \ufffd surrogate", "half a pair \ufffd then Acme Mobile, awful", "x\ufffdy", ["Acme Mobile", "Acme Mobile"]),
     Post("f1", '=HYPERLINK("https://evil.example/","Acme Mobile refund")', "+cmd|' /C calc'!A0 Acme Mobile", "@SUM(1+1)",
          '=HYPERLINK("https://evil.example/","Acme Mobile refund")', "+cmd|' /C calc'!A0 Acme Mobile", "@SUM(1+1)",
-         ["Acme Mobile"]),  # the title's one is glued to a URL ("evil.example/","Acme): one token, no match
+         ["Acme Mobile", "Acme Mobile"]),  # the title's is glued to a URL ("evil.example/","Acme), which ends at the quote
     Post("h1", "</style><script>alert(1)</script>", "Acme Mobile <img src=x onerror=alert(1)> [x](javascript:alert(1)) worst",
          "<script>alert(2)</script>", "</style><script>alert(1)</script>",
          "Acme Mobile <img src=x onerror=alert(1)> [x](javascript:alert(1)) worst", "<script>alert(2)</script>", ["Acme Mobile"]),
