@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -15,6 +17,20 @@ SQL_PACKAGE = "warehouse.sql"
 LOCK_WAIT_SECONDS = 120.0
 # Derived tables a migration introduces are filled from the data already there, in its transaction.
 FILL_AFTER_MIGRATION = {5: ("SELECT * FROM mentions", "SELECT * FROM mention_refs")}
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """All of the block or none of it. A COMMIT that failed (a full disk) has already ended the
+    transaction, so the error raised is that one, not "cannot rollback - no transaction is active"."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.TransactionException):
+            con.execute("ROLLBACK")
+        raise
 
 
 class WarehouseError(RuntimeError):
@@ -83,16 +99,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     for version, name, sql in known:
         if version <= current:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(sql)
             if version in FILL_AFTER_MIGRATION:
                 judge_targets(con, *FILL_AFTER_MIGRATION[version])
             con.execute("INSERT INTO schema_version VALUES (?, ?)", [version, name])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         log.info("warehouse migrated to %s", name)
         current = version
     return current

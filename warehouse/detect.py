@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 
 import duckdb
 
+from warehouse.db import transaction
 from warehouse.spikes import DetectorRules, Spike, detect_spikes
 
 
@@ -109,8 +110,7 @@ def detect_and_store(
     first = max(days[0] - timedelta(days=history_days), tracked_since or days[0])
     evaluate_from = datetime.combine(days[0], time(0))
     new_ids: list[str] = []
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for key in series_keys(con, brands, per_product=per_product, per_source_kind=per_source_kind):
             for metric in metrics:
                 spec = METRICS[metric]
@@ -119,10 +119,6 @@ def detect_and_store(
                 for spike in detect_spikes(points, metric_rules, evaluate_from=evaluate_from):
                     if _insert(con, key, metric, spike, run_key, notify_after, suppress):
                         new_ids.append(alert_id(key, metric, spike.timestamp))
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return new_ids
 
 

@@ -12,7 +12,6 @@ and an older run that loads after a newer one (two runs at once) never rewinds i
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -22,7 +21,7 @@ from typing import Any
 import duckdb
 
 from connectors.records import Reject, SourceState
-from warehouse.db import judge_targets
+from warehouse.db import judge_targets, transaction
 from warehouse.signals import recompute_signals_within
 
 
@@ -56,14 +55,8 @@ class LoadSummary:
 
 def load_run(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
     """Store one run atomically; on any error nothing of it is stored and the cursors stay put."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         summary = _load(con, staged)
-        con.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(duckdb.TransactionException):  # a failed COMMIT (disk full) already ended it
-            con.execute("ROLLBACK")
-        raise
     return summary
 
 
@@ -175,6 +168,11 @@ def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
                 reject.stage, reject.reason, reject.message, reject.url, reject.payload_excerpt,
             ],
         )
+    # A rerun of the same run also re-judges the days its earlier attempt touched: if that attempt's
+    # detect or notify never ran (a full disk, a killed worker), the rerun's do, and nothing is lost.
+    earlier = con.execute("SELECT days_touched FROM runs WHERE run_key = ?", [staged.run_key]).fetchone()
+    if earlier and earlier[0]:
+        days = sorted(set(days) | set(earlier[0]))
     signal_rows = recompute_signals_within(con, days)
     summary = LoadSummary(staged.run_key, new, updated, len(staged.rejects), len(retracted_days), days, signal_rows)
     con.execute(
