@@ -7,18 +7,13 @@ from datetime import date
 
 import duckdb
 
-from warehouse.db import sql_text
+from warehouse.db import sql_text, transaction
 
 
 def recompute_signals(con: duckdb.DuckDBPyConnection, days: Iterable[date]) -> int:
     """Rebuild daily_signals rows for `days` in one transaction; returns the rows written."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         written = recompute_signals_within(con, days)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return written
 
 
