@@ -78,8 +78,9 @@ ROUND3_CUES = {
                         r"lost|bye|leav\w*|quit|deleted?|uninstall\w*|went back)\b", re.I),
 }
 ROUND3_DRAWS = {"zmot": 2200, "lzmot": 500}
-# a fourth round for zmot, ranked by the round-3 model instead of a pattern (the draw is named `model4:zmot`)
-ROUND4_DRAWS = {"zmot": 900}
+# rounds 4 and 5 for zmot, ranked by the shipped model instead of a pattern (draws `model4:zmot`, `model5:zmot`);
+# round 4 found one prospect in ten, so round 5 ranks only texts stating a wish or plan in the writer's voice
+ROUND5_CUE = re.compile(r"\b(want|wanna|need|wish|hope|gonna|going to|getting|get|buy|try|book|should i|thinking)\b|\?", re.I)
 
 
 def draw(out_dir: Path, *, batches: int = 5, seed: int = 20261201) -> None:
@@ -143,7 +144,8 @@ def draw_round2(out_dir: Path, *, batches: int = 3, seed: int = 20261202, round_
     print(f"{len(rows)} more candidates in {batches} batches: {Counter(how for _, how in rows)}")
 
 
-def draw_round4(out_dir: Path, *, batches: int = 3, seed: int = 20261204) -> None:
+def draw_by_model(out_dir: Path, *, round_: int = 4, count: int = 900, batches: int = 3, seed: int = 20261204,
+                  only: re.Pattern[str] | None = None) -> None:
     """Candidates the shipped model thinks likeliest to be zmot, spread over sources; none drawn before.
 
     Cue patterns found a prospect in one text of six; the model's ranking reaches texts no pattern names.
@@ -154,15 +156,13 @@ def draw_round4(out_dir: Path, *, batches: int = 3, seed: int = 20261204) -> Non
     rng = random.Random(seed)
     before = [json.loads(line) for line in (out_dir / "candidates.jsonl").read_text(encoding="utf-8").splitlines()]
     taken = {(r["dataset"], r["file"], r["key"]) for r in before} | {(t.dataset, t.file, t.key) for t in _first_round_refs(before)}
-    pool = [t for t in texts() if t.text.strip() and t.target and (t.dataset, t.file, t.key) not in taken]
+    pool = [t for t in texts() if t.text.strip() and t.target and (t.dataset, t.file, t.key) not in taken
+            and (only is None or only.search(t.text))]
     model = _model()
     readings = [read_doc(doc, t.target) for doc, t in zip(_sentencizer().pipe((t.text for t in pool), batch_size=512), pool)]
     probabilities = model.probabilities([MomentInput(r.scope, r.target, r.tokens) for r in readings])
-    chosen: list[tuple[Text, str]] = []
-    for moment, count in ROUND4_DRAWS.items():
-        column = probabilities[:, CLASSES.index(moment)]
-        ranked = [pool[i] for i in np.argsort(-column)[: count * 3] if pool[i].ref not in {t.ref for t, _ in chosen}]
-        chosen += [(t, f"model4:{moment}") for t in _spread(ranked, count, rng)]
+    ranked = [pool[i] for i in np.argsort(-probabilities[:, CLASSES.index("zmot")])[: count * 3]]
+    chosen = [(t, f"model{round_}:zmot") for t in _spread(ranked, count, rng)]
     rng.shuffle(chosen)
     start = len(before)
     for offset, (t, how) in enumerate(chosen):
@@ -170,7 +170,7 @@ def draw_round4(out_dir: Path, *, batches: int = 3, seed: int = 20261204) -> Non
         record = {"id": index, "dataset": t.dataset, "file": t.file, "key": t.key, "target": t.target, "text": t.text, "draw": how}
         with (out_dir / "candidates.jsonl").open("a", encoding="utf-8") as f:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
-        with (out_dir / f"batch_r4_{offset % batches}.jsonl").open("a", encoding="utf-8") as f:
+        with (out_dir / f"batch_r{round_}_{offset % batches}.jsonl").open("a", encoding="utf-8") as f:
             f.write(json.dumps({"id": index, "target": t.target, "text": t.text}, ensure_ascii=False) + "\n")
     print(f"{len(chosen)} more candidates in {batches} batches: {Counter(how for _, how in chosen)}")
 
@@ -255,5 +255,5 @@ def _write(path: Path, columns: list[str], rows: list[list[str]]) -> None:
 if __name__ == "__main__":
     command, folder = sys.argv[1], Path(sys.argv[2])
     rounds = {"draw2": lambda d: draw_round2(d), "draw3": lambda d: draw_round2(d, batches=4, seed=20261203, round_=3),
-              "draw4": draw_round4}
+              "draw4": draw_by_model, "draw5": lambda d: draw_by_model(d, round_=5, count=1200, batches=4, seed=20261205, only=ROUND5_CUE)}
     {"draw": draw, **rounds, "merge": merge}[command](folder)

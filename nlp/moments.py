@@ -256,7 +256,7 @@ def _judge(scope: str, full_text: str, target: str | None, sentiment: float | No
     is_question = "?" in scope or bool(QUESTION_START.search(scope))
     first_person = bool(FIRST_PERSON.search(full_text))
 
-    zmot = _hits(ZMOT_CUES, scope)
+    zmot, leaving, warning, bad, umot = (dict(hits) for hits in _cue_hits(scope))
     if zmot:
         weight = sum(w for _, w in zmot.values())
         researching = is_question or any(cue in zmot for cue in ("intent_to_buy", "shopping", "comparison"))
@@ -265,9 +265,6 @@ def _judge(scope: str, full_text: str, target: str | None, sentiment: float | No
         if is_question:
             evidence["zmot"].append("question")
 
-    leaving = _hits(LEAVING_CUES, scope)
-    warning = _hits(WARNING_CUES, scope)
-    bad = _hits(BAD_EXPERIENCE_CUES, scope)
     switching_to_target = bool(target and re.search(SWITCH_TO_TARGET.format(target=re.escape(target)), scope, re.IGNORECASE))
     if switching_to_target:
         leaving.pop("switching_away", None)  # they are coming to this brand, not leaving it
@@ -279,7 +276,6 @@ def _judge(scope: str, full_text: str, target: str | None, sentiment: float | No
         scores["lzmot"] = lz * (1.0 if first_person or warning else 0.5)
         evidence["lzmot"] = [*leaving, *warning, *bad]
 
-    umot = _hits(UMOT_CUES, scope)
     if sentiment is not None and sentiment >= POSITIVE_EXPERIENCE and not is_question and EVALUATIVE.search(scope):
         umot["positive_experience"] = ("", 1.5)
     if umot and not warning:
@@ -312,13 +308,28 @@ def _judge(scope: str, full_text: str, target: str | None, sentiment: float | No
     return MomentResult(moment, _stage(moment, scope, evidence[moment]), confidence, tuple(evidence[moment])), tokens
 
 
+def _any_of(cues: list[tuple[str, re.Pattern[str], float]]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern, _ in cues), re.IGNORECASE)
+
+
+# One search per cue family first: most texts match none of a family, and then its cues need not run one by one
+_FAMILIES = tuple((cues, _any_of(cues)) for cues in (ZMOT_CUES, LEAVING_CUES, WARNING_CUES, BAD_EXPERIENCE_CUES, UMOT_CUES))
+_NEGATED_BEFORE = re.compile(rf"\b{NEG}\b(?:\s+\w+)?\s*$")
+
+
+@lru_cache(maxsize=256)  # a batch's texts, not a benchmark pass: no hits across passes
+def _cue_hits(scope: str) -> tuple[dict[str, tuple[str, float]], ...]:
+    """Every family's hits in one part of a text; a text and its one brand's part are often the same string."""
+    return tuple(_hits(cues, scope) if any_cue.search(scope) else {} for cues, any_cue in _FAMILIES)
+
+
 def _hits(cues: list[tuple[str, re.Pattern[str], float]], text: str) -> dict[str, tuple[str, float]]:
     """Cues found in the text, skipping those negated just before ("not cancelling")."""
     found: dict[str, tuple[str, float]] = {}
     for name, pattern, weight in cues:
         for match in pattern.finditer(text):
             before = text[max(0, match.start() - 24): match.start()].lower()
-            if name != "would_not_recommend" and re.search(rf"\b{NEG}\b(?:\s+\w+)?\s*$", before):
+            if name != "would_not_recommend" and _NEGATED_BEFORE.search(before):
                 continue
             found[name] = (match.group(0), weight)
             break

@@ -63,11 +63,15 @@ class TweetFeatures:
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         normalised = [normalise(t) for t in texts]
-        lexicon = np.array([[self.vader.polarity_scores(t[:2000])[k] for k in ("neg", "neu", "pos", "compound")] for t in texts])
+        lexicon = np.array([_vader_row(self.vader.polarity_scores(t[:2000])) for t in texts]).reshape(len(texts), 4)
         return sparse.hstack(
             [self.words.transform([mark_negation(t) for t in normalised]), self.chars.transform(normalised), sparse.csr_matrix(lexicon)],
             format="csr",
         )
+
+
+def _vader_row(scores: dict[str, float]) -> list[float]:
+    return [scores["neg"], scores["neu"], scores["pos"], scores["compound"]]
 
 
 class TweetSentimentScorer:
