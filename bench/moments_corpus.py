@@ -81,6 +81,8 @@ ROUND3_DRAWS = {"zmot": 2200, "lzmot": 500}
 # rounds 4 and 5 for zmot, ranked by the shipped model instead of a pattern (draws `model4:zmot`, `model5:zmot`);
 # round 4 found one prospect in ten, so round 5 ranks only texts stating a wish or plan in the writer's voice
 ROUND5_CUE = re.compile(r"\b(want|wanna|need|wish|hope|gonna|going to|getting|get|buy|try|book|should i|thinking)\b|\?", re.I)
+# round 6: still short of 800, so the wish and plan words alone (round 4 found a prospect in six such texts)
+ROUND6_CUE = re.compile(r"\b(want|wanna|wish|gonna|going to|getting|buy|book|should i|thinking about|planning|can'?t wait)\b", re.I)
 
 
 def draw(out_dir: Path, *, batches: int = 5, seed: int = 20261201) -> None:
@@ -255,5 +257,6 @@ def _write(path: Path, columns: list[str], rows: list[list[str]]) -> None:
 if __name__ == "__main__":
     command, folder = sys.argv[1], Path(sys.argv[2])
     rounds = {"draw2": lambda d: draw_round2(d), "draw3": lambda d: draw_round2(d, batches=4, seed=20261203, round_=3),
-              "draw4": draw_by_model, "draw5": lambda d: draw_by_model(d, round_=5, count=1200, batches=4, seed=20261205, only=ROUND5_CUE)}
+              "draw4": draw_by_model, "draw5": lambda d: draw_by_model(d, round_=5, count=1200, batches=4, seed=20261205, only=ROUND5_CUE),
+              "draw6": lambda d: draw_by_model(d, round_=6, count=600, batches=2, seed=20261206, only=ROUND6_CUE)}
     {"draw": draw, **rounds, "merge": merge}[command](folder)
