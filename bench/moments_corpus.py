@@ -222,11 +222,12 @@ def merge(out_dir: Path) -> None:
     if adjudicated.exists():
         for label in _labels(adjudicated):
             final[int(label["id"])] = (label["moment"], label["sentiment"], final[int(label["id"])][2] + "+adjudicated")
-    rows = []
+    rows: dict[tuple[str, ...], list[str]] = {}
     for index, (moment, sentiment, who) in final.items():
         c = candidates[index]
-        rows.append([*_ref(c), c["draw"], moment, sentiment, first[index][0], first[index][1], who])
-    _write(CORPUS, CORPUS_COLUMNS, rows)
+        # a file that holds one tweet twice gave round 6 the same reference twice; its first labels stand
+        rows.setdefault(tuple(_ref(c)), [*_ref(c), c["draw"], moment, sentiment, first[index][0], first[index][1], who])
+    _write(CORPUS, CORPUS_COLUMNS, list(rows.values()))
     second = out_dir / "labels_pass2.csv"
     if second.exists():
         labels = {int(r["id"]): r for r in _labels(second)}

@@ -27,7 +27,7 @@ def test_corpus_rows_are_references_with_known_labels() -> None:
     assert {r["sentiment"] for r in rows} <= SENTIMENTS
     assert len({(r["dataset"], r["file"], r["key"], r["target"]) for r in rows}) == len(rows)
     assert sum(r["draw"] == "random" for r in rows) >= 2000  # real class priors
-    assert {r["draw"].split(":")[0] for r in rows} <= {"random", "cue", "cue2", "cue3", "hardneg"}
+    assert {r["draw"].split(":")[0] for r in rows} <= {"random", "cue", "cue2", "cue3", "model4", "model5", "model6", "hardneg"}
     assert "text" not in rows[0]  # references only: the texts stay in ../shared/data
 
 
