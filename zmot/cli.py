@@ -325,12 +325,10 @@ def _jsonl_item(number: int, line: str) -> tuple[str, str | None] | str:
 
 
 def _spikes(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
     from warehouse.spikes import DetectorRules, spikes_from_csv
 
     overrides = {k: v for k, v in (("min_volume", args.min_volume), ("threshold", args.threshold)) if v is not None}
-    rules = replace(DetectorRules(), **overrides)
+    rules = DetectorRules(**overrides)
     with _input_lines(args.file) as lines:
         for alert in spikes_from_csv(lines, rules):
             sys.stdout.write(json.dumps(alert, ensure_ascii=False) + "\n")
