@@ -170,3 +170,10 @@ def test_a_series_that_often_bursts_needs_a_bigger_burst_to_fire() -> None:
         values[last: last + 6] += 45
     assert [s.timestamp.date() for s in detect_spikes(five_minutely(steady))] == [(START + 21 * DAY).date()]
     assert [s for s in detect_spikes(five_minutely(bursty)) if s.timestamp >= START + 7 * DAY] == []
+
+
+def test_three_busy_days_fire_as_a_rise_though_no_day_is_a_spike() -> None:
+    values = [10, 11, 9, 10, 12, 10, 11] * 5 + [17, 18, 18]
+    [spike] = detect_spikes(daily(values))
+    assert spike.timestamp == START + 37 * DAY and "(3 days)" in spike.reason and spike.observed == 53
+    assert detect_spikes(daily(values), DetectorRules(rise_threshold=99)) == []

@@ -8,8 +8,9 @@ and the same slot in earlier weeks, and is only unusual when it is unusual again
 Monday morning is judged against Monday mornings and against yesterday morning. Counts are
 negative binomial, variance mu + alpha * mu^2, with alpha learned from the series' own past (so a
 jump from 0 to 3 is no crisis, 3 to 30 is, and a noisy series needs more to fire than a steady one).
-A sub-daily burst must persist for a few points before it fires; minimum volume, minimum excess and
-a cooldown keep one noisy day, or one long episode, from flooding anyone.
+A sub-daily burst must stay unusual for 15 minutes before it fires; minimum volume, minimum excess
+and a cooldown keep one noisy day, or one long episode, from flooding anyone. Shares and ratings are
+judged on their own points with a robust spread (MAD). Method, figures and failure modes: docs/alerts.md.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class _Horizon:
     width: int  # points summed (counts) or taken (other kinds) into one judged value
     near_lags: tuple[int, ...]  # earlier judged values forming the first baseline
     season_lags: tuple[int, ...]  # the same slot in earlier weeks: the second baseline
+    min_near: int  # values the first baseline needs before a point is judged
     label: str
 
 
@@ -58,7 +60,6 @@ class _Horizon:
 class _Shape:
     step: timedelta
     horizons: tuple[_Horizon, ...]
-    min_near: int  # values the first baseline needs before a point is judged
     persistence: int  # consecutive unusual points before a sub-daily burst fires
     noise_every: int  # points between refits of the series' dispersion
     noise_window: int  # points of past residuals the dispersion is learned from
@@ -80,8 +81,8 @@ def shape_for(step: timedelta) -> _Shape:
         weeks = tuple(7 * k for k in range(1, 5))
         return _Shape(
             step,
-            (_Horizon(1, tuple(range(1, 15)), weeks, "day"), _Horizon(3, (3, 6, 9, 12), weeks, "3 days")),
-            min_near=7, persistence=1, noise_every=1, noise_window=NOISE_DAYS, noise_stride=1, min_noise=7, cooldown=timedelta(days=2),
+            (_Horizon(1, tuple(range(1, 15)), weeks, 7, "day"), _Horizon(3, (3, 6, 9, 12), weeks, 2, "3 days")),
+            persistence=1, noise_every=1, noise_window=NOISE_DAYS, noise_stride=1, min_noise=7, cooldown=timedelta(days=2),
         )
     per_day = max(1, round(timedelta(days=1) / step))
     per_hour = max(1, round(timedelta(hours=1) / step))
@@ -89,8 +90,8 @@ def shape_for(step: timedelta) -> _Shape:
     weeks = tuple(per_day * 7 * k for k in range(1, 5))
     return _Shape(
         step,
-        (_Horizon(per_hour, days, weeks, "hour"), _Horizon(per_day, days, weeks, "day")),
-        min_near=3, persistence=max(1, round(timedelta(minutes=15) / step)), noise_every=per_day,
+        (_Horizon(per_hour, days, weeks, 3, "hour"), _Horizon(per_day, days, weeks, 3, "day")),
+        persistence=max(1, round(timedelta(minutes=15) / step)), noise_every=per_day,
         noise_window=per_day * NOISE_DAYS, noise_stride=per_hour, min_noise=2 * 24, cooldown=timedelta(days=1),
     )
 
@@ -120,7 +121,9 @@ def detect_spikes(
     times, raw = _regular(ordered, step, rules.kind)
     shape = shape_for(step)
     history = np.cumsum(~np.isnan(raw))
-    judged = [_judge(raw, h, shape, rules.kind) for h in shape.horizons]
+    # A share or a rating has no sum over days: it is judged on its own points only.
+    horizons = shape.horizons if rules.kind == "count" else shape.horizons[:1]
+    judged = [_judge(raw, h, shape, rules.kind) for h in horizons]
     cooldown = timedelta(days=rules.cooldown_days) if rules.cooldown_days is not None else shape.cooldown
     start = _naive(evaluate_from) if evaluate_from is not None else None
     spikes: list[Spike] = []
@@ -152,7 +155,7 @@ def detect_spikes(
         in_episode = last_unusual is not None and t - last_unusual < cooldown
         last_unusual = t
         if not in_episode:
-            spikes.append(_spike(times, i, judged[fired[1]], shape.horizons[fired[1]], step, rules.kind))
+            spikes.append(_spike(times, i, judged[fired[1]], horizons[fired[1]], step, rules.kind))
     return [s for s in spikes if start is None or s.timestamp >= start]
 
 
@@ -175,7 +178,7 @@ def _spike(times: list[datetime], i: int, judged: _Judged, horizon: _Horizon, st
 def _judge(raw: np.ndarray, horizon: _Horizon, shape: _Shape, kind: str) -> _Judged:
     """Score every point of one horizon against its two baselines, from earlier values only."""
     values = _rolling_sum(raw, horizon.width) if kind == "count" else raw.copy()
-    near = _lagged_median(values, horizon.near_lags, minimum=shape.min_near)
+    near = _lagged_median(values, horizon.near_lags, minimum=horizon.min_near)
     season = _lagged_median(values, horizon.season_lags, minimum=1)
     if kind == "count":
         closer = np.where(np.isnan(season) | (np.abs(values - near) <= np.abs(values - season)), near, season)
