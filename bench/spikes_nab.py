@@ -25,7 +25,7 @@ from warehouse.spikes import DETECTOR_VERSION, DetectorRules, detect_spikes
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nab-realtweets-dev"
 EPISODE_GAP = timedelta(hours=6)
-GRID = {"threshold": (4, 4.5, 5, 6, 8), "rise_threshold": (3, 4, 5, 6, 99)}
+GRID = {"threshold": (4, 4.5, 5, 6, 8), "rise_threshold": (2.5, 3, 4, 5, 6, 99)}
 
 Series = list[tuple[datetime, float]]
 Window = tuple[datetime, datetime]

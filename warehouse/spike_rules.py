@@ -22,7 +22,7 @@ class SpikeDefaults(BaseModel):
     min_excess: float = Field(default=4, ge=0, description="No alert unless observed exceeds expected by this much.")
     threshold: float = Field(default=5, gt=0, description="Severity (spreads above both baselines) a burst needs to fire.")
     rise_threshold: float = Field(
-        default=3, gt=0, description="Severity a rise over the long horizon (a day, or three days) needs to fire."
+        default=3, gt=0, description="Severity a rise over the long horizons (3 hours and a day, or three days) needs to fire."
     )
     cooldown_days: float | None = Field(
         default=None, ge=0, le=60,

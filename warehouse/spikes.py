@@ -1,16 +1,17 @@
 """Causal spike detection over any signal series: daily counts of negative mentions, a share, a rating.
 
-Each point is judged only on the points before it, as in production. A series is judged on two
-horizons at once: a short one (an hour of sub-daily counts, a day of daily ones) that catches a
-burst, and a long one (a day, or three days) that catches a rise over hours or days. Each horizon
-is compared with two baselines, the same slot on earlier days (or the recent days, for daily data)
-and the same slot in earlier weeks, and is only unusual when it is unusual against both: a busy
-Monday morning is judged against Monday mornings and against yesterday morning. Counts are
-negative binomial, variance mu + alpha * mu^2, with alpha learned from the series' own past (so a
-jump from 0 to 3 is no crisis, 3 to 30 is, and a noisy series needs more to fire than a steady one).
-A sub-daily burst must stay unusual for 15 minutes before it fires; minimum volume, minimum excess
-and a cooldown keep one noisy day, or one long episode, from flooding anyone. Shares and ratings are
-judged on their own points with a robust spread (MAD). Method, figures and failure modes: docs/alerts.md.
+Each point is judged only on the points before it, as in production. A series is judged on
+several horizons at once: a short one (an hour of sub-daily counts, a day of daily ones) that
+catches a burst, and long ones (3 hours and a day, or three days) that catch a rise over hours or
+days. Each horizon is compared with two baselines, the same slot on earlier days (or the recent
+days, for daily data) and the same slot in earlier weeks, and is only unusual when it is unusual
+against both: a busy Monday morning is judged against Monday mornings and against yesterday
+morning. Counts are negative binomial, variance mu + alpha * mu^2, with alpha learned from the
+series' own past (so a jump from 0 to 3 is no crisis, 3 to 30 is, and a noisy series needs more to
+fire than a steady one). A sub-daily burst must stay unusual for 15 minutes before it fires;
+minimum volume, minimum excess and a cooldown keep one noisy day, or one long episode, from
+flooding anyone. Shares and ratings are judged on their own points with a robust spread (MAD).
+Method, figures and failure modes: docs/alerts.md.
 """
 
 from __future__ import annotations
@@ -90,7 +91,8 @@ def shape_for(step: timedelta) -> _Shape:
     weeks = tuple(per_day * 7 * k for k in range(1, 5))
     return _Shape(
         step,
-        (_Horizon(per_hour, days, weeks, 3, "hour"), _Horizon(per_day, days, weeks, 3, "day")),
+        (_Horizon(per_hour, days, weeks, 3, "hour"), _Horizon(per_hour * 3, days, weeks, 3, "3 hours"),
+         _Horizon(per_day, days, weeks, 3, "day")),
         persistence=max(1, round(timedelta(minutes=15) / step)), noise_every=per_day,
         noise_window=per_day * NOISE_DAYS, noise_stride=per_hour, min_noise=2 * 24, cooldown=timedelta(days=1),
     )
