@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
+import numpy as np
 import pytest
 
 from warehouse.spikes import DetectorRules, detect_spikes, spikes_from_csv
@@ -124,3 +125,56 @@ def test_csv_accepts_nabs_timestamps_and_refuses_bad_rows_by_line() -> None:
         list(spikes_from_csv(["when,count", "2026-01-01,1"]))
     with pytest.raises(ValueError, match="not a finite number"):
         list(spikes_from_csv(["timestamp,value", "2026-01-01,nan"]))
+
+
+FIVE_MINUTES = timedelta(minutes=5)
+PER_DAY = 288
+
+
+def tweets(days: int, *, seed: int, level: float = 20.0) -> np.ndarray:
+    """Poisson counts every five minutes around a daily cycle: quiet nights, busy afternoons."""
+    slot = np.arange(days * PER_DAY)
+    rate = level * (1 + 0.6 * np.sin(2 * np.pi * slot / PER_DAY))
+    return np.random.default_rng(seed).poisson(rate).astype(float)
+
+
+def five_minutely(values: np.ndarray) -> list[tuple[datetime, float]]:
+    return [(START + i * FIVE_MINUTES, float(v)) for i, v in enumerate(values)]
+
+
+def test_a_rise_over_hours_fires_on_the_long_horizon_not_as_a_burst() -> None:
+    values = tweets(15, seed=1)
+    values[14 * PER_DAY:] *= 1.4  # the last day runs 40 % busier, hour after hour: no hour stands out
+    [spike] = detect_spikes(five_minutely(values))
+    assert spike.timestamp >= START + 14 * DAY and "(hour)" not in spike.reason and "hours)" in spike.reason
+    assert detect_spikes(five_minutely(values), DetectorRules(rise_threshold=99)) == []
+
+
+def test_a_burst_of_an_hour_fires_on_the_short_horizon() -> None:
+    values = tweets(15, seed=2)
+    burst = 14 * PER_DAY + 150
+    values[burst: burst + 12] += 40
+    [spike] = detect_spikes(five_minutely(values))
+    assert START + burst * FIVE_MINUTES <= spike.timestamp <= START + (burst + 12) * FIVE_MINUTES
+    assert "(hour)" in spike.reason
+
+
+def test_a_series_that_often_bursts_needs_a_bigger_burst_to_fire() -> None:
+    bursts_only = DetectorRules(rise_threshold=99)  # the long horizons' lower cut is near a stormy series' own tail
+    steady, bursty = tweets(22, seed=3), tweets(22, seed=3)
+    rng = np.random.default_rng(4)
+    for day in range(21):  # a retweet storm most days, never news
+        at = day * PER_DAY + int(rng.integers(0, PER_DAY - 12))
+        bursty[at: at + 6] += 45
+    last = 21 * PER_DAY + 150
+    for values in (steady, bursty):
+        values[last: last + 6] += 45
+    assert [s.timestamp.date() for s in detect_spikes(five_minutely(steady), bursts_only)] == [(START + 21 * DAY).date()]
+    assert [s for s in detect_spikes(five_minutely(bursty), bursts_only) if s.timestamp >= START + 7 * DAY] == []
+
+
+def test_three_busy_days_fire_as_a_rise_though_no_day_is_a_spike() -> None:
+    values = [10, 11, 9, 10, 12, 10, 11] * 5 + [17, 18, 18]
+    [spike] = detect_spikes(daily(values))
+    assert spike.timestamp == START + 37 * DAY and "(3 days)" in spike.reason and spike.observed == 53
+    assert detect_spikes(daily(values), DetectorRules(rise_threshold=99)) == []

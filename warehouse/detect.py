@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import duckdb
@@ -114,7 +114,7 @@ def detect_and_store(
         for key in series_keys(con, brands, per_product=per_product, per_source_kind=per_source_kind):
             for metric in metrics:
                 spec = METRICS[metric]
-                metric_rules = replace(rules, kind=spec.kind, direction=spec.direction, **_scale(spec.kind, rules))
+                metric_rules = rules.model_copy(update={"kind": spec.kind, "direction": spec.direction, **_scale(spec.kind)})
                 points = daily_series(con, key, metric, first, last)
                 for spike in detect_spikes(points, metric_rules, evaluate_from=evaluate_from):
                     if _insert(con, key, metric, spike, run_key, notify_after, suppress):
@@ -122,7 +122,7 @@ def detect_and_store(
     return new_ids
 
 
-def _scale(kind: str, rules: DetectorRules) -> dict[str, float]:
+def _scale(kind: str) -> dict[str, float]:
     """Volume rules are in mentions; a share or a rating has its own units, guarded elsewhere."""
     if kind == "count":
         return {}

@@ -1,41 +1,37 @@
 """Causal spike detection over any signal series: daily counts of negative mentions, a share, a rating.
 
-Each point is judged only on the points before it, as in production. The expectation blends the
-recent level (which follows slow trends) with the same slot in earlier seasons (same weekday for
-daily data, same time of day for sub-daily data); the spread blends a count model (Poisson, so a
-jump from 0 to 3 is no crisis but 3 to 30 is) with the robust spread of recent history (median
-absolute deviation, which alone breaks down when counts are sparse and MAD is 0). Minimum volume,
-minimum excess and a cooldown keep one noisy day, or one long episode, from flooding anyone.
+Each point is judged only on the points before it, as in production. A series is judged on
+several horizons at once: a short one (an hour of sub-daily counts, a day of daily ones) that
+catches a burst, and long ones (3 hours and a day, or three days) that catch a rise over hours or
+days. Each horizon is compared with two baselines, the same slot on earlier days (or the recent
+days, for daily data) and the same slot in earlier weeks, and is only unusual when it is unusual
+against both: a busy Monday morning is judged against Monday mornings and against yesterday
+morning. Counts are negative binomial, variance mu + alpha * mu^2, with alpha learned from the
+series' own past (so a jump from 0 to 3 is no crisis, 3 to 30 is, and a noisy series needs more to
+fire than a steady one). A sub-daily burst must stay unusual for 15 minutes before it fires;
+minimum volume, minimum excess and a cooldown keep one noisy day, or one long episode, from
+flooding anyone. Shares and ratings are judged on their own points with a robust spread (MAD).
+Method, figures and failure modes: docs/alerts.md.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from statistics import median
-from typing import Literal
+from statistics import NormalDist
 
 import numpy as np
 
-DETECTOR_VERSION = "zmot-spikes-1"
+from warehouse.spike_rules import DetectorRules
+
+__all__ = ["DETECTOR_VERSION", "DetectorRules", "Spike", "detect_spikes", "spikes_from_csv"]
+
+DETECTOR_VERSION = "zmot-spikes-2"
 MAD_TO_SD = 1.4826
-FLOOR_FRACTION = 0.5  # a new alert must be at least half as unusual as the worst in the floor window
-
-
-@dataclass(frozen=True)
-class DetectorRules:
-    """The product's defaults; every field can be set per alert rule in alerts.yaml."""
-
-    min_volume: float = 5.0  # no alert while the observed value is below this
-    min_excess: float = 3.0  # observed must exceed expected by at least this much
-    threshold: float = 5.0  # z-like severity needed to fire
-    cooldown: timedelta | None = None  # quiet time after an alert; None = derived from the step
-    min_history: int = 7  # points of history needed before judging
-    kind: Literal["count", "ratio", "level"] = "count"
-    direction: Literal["up", "down", "both"] = "up"
 
 
 @dataclass(frozen=True)
@@ -53,28 +49,60 @@ class Spike:
 
 
 @dataclass(frozen=True)
+class _Horizon:
+    width: int  # points summed (counts) or taken (other kinds) into one judged value
+    near_lags: tuple[int, ...]  # earlier judged values forming the first baseline
+    season_lags: tuple[int, ...]  # the same slot in earlier weeks: the second baseline
+    min_near: int  # values the first baseline needs before a point is judged
+    label: str
+
+
+@dataclass(frozen=True)
 class _Shape:
     step: timedelta
-    season: int  # points per season (0 = none)
-    recent: int  # points in the recent-level window
-    spread: int  # points in the window that measures spread
-    seasons_back: int  # earlier seasons averaged for the same-slot level
+    horizons: tuple[_Horizon, ...]
+    persistence: int  # consecutive unusual points before a sub-daily burst fires
+    noise_every: int  # points between refits of the series' dispersion
+    noise_window: int  # points of past residuals the dispersion is learned from
+    noise_stride: int  # learn from every n-th past point: an hour apart for sub-daily data
+    min_noise: int  # past residuals needed before the series' own noise replaces ALPHA_YOUNG
     cooldown: timedelta
-    aggregate: int  # points summed into one judged value: an hour for sub-daily data
-    floor_window: int  # past judged values whose unusualness a new alert must exceed
+
+
+ALPHA_FLOOR = 0.01  # even the steadiest series varies by about 10 % beyond Poisson
+ALPHA_CEILING = 100.0
+ALPHA_YOUNG = 0.25  # until a series has shown its own noise, assume it varies by half its level
+NOISE_QUANTILE = 0.99
+NOISE_DAYS = 28
 
 
 def shape_for(step: timedelta) -> _Shape:
-    """Season and windows chosen from the sampling step: weekly for daily data, daily below that.
-
-    Sub-daily counts are judged an hour at a time (Meltwater's social rule looks at the last hour),
-    so a sustained rise stands out and a single burst of retweets does not.
-    """
+    """Horizons and baselines from the sampling step: weekly seasons for daily data, daily ones below that."""
     if step >= timedelta(days=1):
-        return _Shape(step, 7, 14, 28, 4, max(step, timedelta(days=3)), 1, 28)
+        weeks = tuple(7 * k for k in range(1, 5))
+        return _Shape(
+            step,
+            (_Horizon(1, tuple(range(1, 15)), weeks, 7, "day"), _Horizon(3, (3, 6, 9, 12), weeks, 2, "3 days")),
+            persistence=1, noise_every=1, noise_window=NOISE_DAYS, noise_stride=1, min_noise=7, cooldown=timedelta(days=2),
+        )
     per_day = max(1, round(timedelta(days=1) / step))
     per_hour = max(1, round(timedelta(hours=1) / step))
-    return _Shape(step, per_day, per_hour * 3, per_day, 7, timedelta(hours=6), per_hour, per_day * 7)
+    days = tuple(per_day * k for k in range(1, 8))
+    weeks = tuple(per_day * 7 * k for k in range(1, 5))
+    return _Shape(
+        step,
+        (_Horizon(per_hour, days, weeks, 3, "hour"), _Horizon(per_hour * 3, days, weeks, 3, "3 hours"),
+         _Horizon(per_day, days, weeks, 3, "day")),
+        persistence=max(1, round(timedelta(minutes=15) / step)), noise_every=per_day,
+        noise_window=per_day * NOISE_DAYS, noise_stride=per_hour, min_noise=2 * 24, cooldown=timedelta(days=1),
+    )
+
+
+@dataclass(frozen=True)
+class _Judged:
+    values: np.ndarray  # the judged value per point (a rolling sum for counts)
+    expected: np.ndarray  # the baseline that made the point least unusual
+    score: np.ndarray  # spreads above (+) or below (-) both baselines; NaN = not judged
 
 
 def detect_spikes(
@@ -94,53 +122,154 @@ def detect_spikes(
     step = _step(ordered)
     times, raw = _regular(ordered, step, rules.kind)
     shape = shape_for(step)
-    values = _rolling_sum(raw, shape.aggregate) if rules.kind == "count" else raw
-    cooldown = rules.cooldown if rules.cooldown is not None else shape.cooldown
-    scores = np.full(len(values), np.nan)
-    expectations = np.full(len(values), np.nan)
-    for i in range(len(values)):
-        if math.isnan(values[i]):
-            continue
-        history = raw[max(0, i - shape.season * shape.seasons_back - shape.spread): i]
-        if np.count_nonzero(~np.isnan(history)) < rules.min_history:
-            continue
-        expected, spread = _expectation(values, i, shape, rules.kind)
-        if expected is not None:
-            expectations[i] = expected
-            scores[i] = (values[i] - expected) / spread
+    history = np.cumsum(~np.isnan(raw))
+    # A share or a rating has no sum over days: it is judged on its own points only.
+    horizons = shape.horizons if rules.kind == "count" else shape.horizons[:1]
+    judged = [_judge(raw, h, shape, rules.kind) for h in horizons]
+    cooldown = timedelta(days=rules.cooldown_days) if rules.cooldown_days is not None else shape.cooldown
     start = _naive(evaluate_from) if evaluate_from is not None else None
     spikes: list[Spike] = []
     last_unusual: datetime | None = None  # an episode lasts while points stay unusual
-    for i in range(len(values)):
+    streak = np.zeros(len(judged), dtype=int)
+    for i in range(len(raw)):
+        if i == 0 or history[i - 1] < rules.min_history:
+            continue
+        fired: tuple[float, int] | None = None
+        for h, j in enumerate(judged):
+            z = float(j.score[i])
+            direction = "up" if z > 0 else "down"
+            cut = rules.threshold if h == 0 else rules.rise_threshold
+            if math.isnan(z) or abs(z) < cut or (rules.direction != "both" and direction != rules.direction):
+                streak[h] = 0
+                continue
+            observed, expected = float(j.values[i]), float(j.expected[i])
+            volume = observed if direction == "up" else expected
+            if abs(observed - expected) < rules.min_excess or volume < rules.min_volume:
+                streak[h] = 0
+                continue
+            streak[h] += 1
+            if streak[h] >= shape.persistence:
+                if fired is None or abs(z) > fired[0]:
+                    fired = (abs(z), h)
+        if fired is None:
+            continue
         t = times[i]
-        z = float(scores[i])
-        if math.isnan(z):
-            continue
-        direction = "up" if z > 0 else "down"
-        if rules.direction != "both" and direction != rules.direction:
-            continue
-        observed, expected = float(values[i]), float(expectations[i])
-        volume = observed if direction == "up" else expected
-        if abs(z) < rules.threshold or abs(observed - expected) < rules.min_excess or volume < rules.min_volume:
-            continue
-        past = np.abs(scores[max(0, i - shape.floor_window): i])
-        past = past[~np.isnan(past)]
-        if past.size and abs(z) <= float(np.max(past)) * FLOOR_FRACTION:
-            continue  # no more unusual than what recent history already shows: not news
         in_episode = last_unusual is not None and t - last_unusual < cooldown
         last_unusual = t
-        if in_episode:
-            continue
-        window_start = times[max(0, i - shape.aggregate + 1)] if rules.kind == "count" else t
-        ratio = observed / expected if expected > 0 else float("inf") if observed > 0 else 1.0
-        spikes.append(
-            Spike(
-                timestamp=t, window_end=t + step, observed=observed, expected=round(expected, 4),
-                severity=round(abs(z), 2), score=round(float(z), 4), ratio=round(min(ratio, 1e6), 3), direction=direction,
-                reason=_reason(observed, expected, float(z), shape, rules.kind, window_start, t + step),
-            )
-        )
+        if not in_episode:
+            spikes.append(_spike(times, i, judged[fired[1]], horizons[fired[1]], step, rules.kind))
     return [s for s in spikes if start is None or s.timestamp >= start]
+
+
+def _spike(times: list[datetime], i: int, judged: _Judged, horizon: _Horizon, step: timedelta, kind: str) -> Spike:
+    t = times[i]
+    observed, expected, z = float(judged.values[i]), float(judged.expected[i]), float(judged.score[i])
+    ratio = observed / expected if expected > 0 else float("inf") if observed > 0 else 1.0
+    window_start = times[max(0, i - horizon.width + 1)] if kind == "count" else t
+    value = f"{observed:g}" if kind == "count" else f"{observed:.3g}"
+    span = "" if horizon.width == 1 else f" in {window_start:%Y-%m-%d %H:%M} to {t + step:%Y-%m-%d %H:%M} ({horizon.label})"
+    reason = (f"{value}{span} vs about {expected:.3g} expected (same slot on earlier days and weeks); "
+              f"{abs(z):.1f} spreads {'above' if z > 0 else 'below'}")
+    return Spike(
+        timestamp=t, window_end=t + step, observed=observed, expected=round(expected, 4),
+        severity=round(abs(z), 2), score=round(z, 4), ratio=round(min(ratio, 1e6), 3),
+        direction="up" if z > 0 else "down", reason=reason,
+    )
+
+
+def _judge(raw: np.ndarray, horizon: _Horizon, shape: _Shape, kind: str) -> _Judged:
+    """Score every point of one horizon against its two baselines, from earlier values only."""
+    values = _rolling_sum(raw, horizon.width) if kind == "count" else raw.copy()
+    near = _lagged_median(values, horizon.near_lags, minimum=horizon.min_near)
+    season = _lagged_median(values, horizon.season_lags, minimum=1)
+    if kind == "count":
+        closer = np.where(np.isnan(season) | (np.abs(values - near) <= np.abs(values - season)), near, season)
+        alpha = _dispersion(values, closer, shape, stride=min(horizon.width, shape.noise_stride))
+        z_near = _count_score(values, near, alpha)
+        z_season = _count_score(values, season, alpha)
+    else:
+        spread = _level_spread(values, horizon.near_lags, kind)
+        z_near = (values - near) / spread
+        z_season = (values - season) / spread
+    # Unusual only when unusual against both baselines, in the same direction; the milder one counts.
+    both = ~np.isnan(z_season)
+    agree = np.sign(z_near) == np.sign(z_season)
+    milder_is_season = both & (np.abs(z_season) < np.abs(z_near))
+    score = np.where(both & ~agree, 0.0, np.where(milder_is_season, z_season, z_near))
+    expected = np.where(milder_is_season, season, near)
+    return _Judged(values, expected, score)
+
+
+def _count_score(values: np.ndarray, baseline: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
+    mu = np.maximum(baseline, 1.0)
+    with np.errstate(invalid="ignore"):
+        return (values - baseline) / np.sqrt(mu + alpha * mu * mu)
+
+
+def _dispersion(values: np.ndarray, baseline: np.ndarray, shape: _Shape, *, stride: int) -> np.ndarray:
+    """The series' own overdispersion alpha, refitted now and then from past residuals only.
+
+    alpha is the smallest value at which the series' past residuals look like a normal's out to the
+    NOISE_QUANTILE: a bursty series (many retweet storms that were never news) gets a wide spread,
+    a steady one a narrow spread. Only the outermost (1 - NOISE_QUANTILE) of the past may be unusual.
+    """
+    alpha = np.full(len(values), ALPHA_YOUNG)
+    target = NormalDist().inv_cdf((1 + NOISE_QUANTILE) / 2)
+    current: float | None = None
+    for i in range(0, len(values), shape.noise_every):
+        lo = max(0, i - shape.noise_window)
+        x, mu = values[lo:i:stride], baseline[lo:i:stride]
+        ok = ~np.isnan(x) & ~np.isnan(mu)
+        if np.count_nonzero(ok) >= shape.min_noise:
+            current = _fit_alpha(x[ok], mu[ok], target)
+        if current is not None:
+            alpha[i: i + shape.noise_every] = current
+    return alpha
+
+
+def _fit_alpha(x: np.ndarray, mu: np.ndarray, target: float) -> float:
+    def tail(a: float) -> float:
+        return float(np.quantile(np.abs(_count_score(x, mu, a)), NOISE_QUANTILE))
+
+    lo, hi = math.log(ALPHA_FLOOR), math.log(ALPHA_CEILING)
+    if tail(ALPHA_FLOOR) <= target:
+        return ALPHA_FLOOR
+    for _ in range(25):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if tail(math.exp(mid)) > target else (lo, mid)
+    return math.exp(hi)
+
+
+def _lagged_median(values: np.ndarray, lags: Sequence[int], *, minimum: int) -> np.ndarray:
+    """Median of the values at the given lags before each point; NaN where fewer than `minimum` exist."""
+    n = len(values)
+    stacked = np.full((len(lags), n), np.nan)
+    for row, lag in enumerate(lags):
+        if lag < n:
+            stacked[row, lag:] = values[: n - lag]
+    count = np.count_nonzero(~np.isnan(stacked), axis=0)
+    out = np.full(n, np.nan)
+    enough = count >= minimum
+    if enough.any():
+        out[enough] = np.nanmedian(stacked[:, enough], axis=0)
+    return out
+
+
+def _level_spread(values: np.ndarray, lags: Sequence[int], kind: str) -> np.ndarray:
+    """Robust spread (MAD) of a share or a rating over the near baseline's values, with a floor."""
+    n = len(values)
+    stacked = np.full((len(lags), n), np.nan)
+    for row, lag in enumerate(lags):
+        if lag < n:
+            stacked[row, lag:] = values[: n - lag]
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN median just means "no baseline yet"
+        centre = np.nanmedian(stacked, axis=0)
+        mad = np.nanmedian(np.abs(stacked - centre), axis=0) * MAD_TO_SD
+    mad = np.nan_to_num(mad, nan=0.0)
+    if kind == "ratio":
+        return np.maximum(mad, 0.05)
+    return np.maximum(np.maximum(mad, 0.01 * np.maximum(np.abs(np.nan_to_num(centre)), 1e-9)), 1e-9)
 
 
 def _rolling_sum(values: np.ndarray, width: int) -> np.ndarray:
@@ -150,36 +279,6 @@ def _rolling_sum(values: np.ndarray, width: int) -> np.ndarray:
     sums = np.convolve(values, np.ones(width), mode="full")[: len(values)]
     sums[: width - 1] = np.nan
     return sums
-
-
-def _expectation(values: np.ndarray, i: int, shape: _Shape, kind: str) -> tuple[float | None, float]:
-    """Expected value at i from earlier points only, and the spread a normal value has around it."""
-    recent = values[max(0, i - shape.recent): i]
-    recent = recent[~np.isnan(recent)]
-    wide = values[max(0, i - shape.spread): i]
-    wide = wide[~np.isnan(wide)]
-    if recent.size == 0 or wide.size == 0:
-        return None, 1.0
-    level = float(np.median(recent))
-    same_slot = [values[i - k * shape.season] for k in range(1, shape.seasons_back + 1) if i - k * shape.season >= 0]
-    same_slot = [v for v in same_slot if not math.isnan(v)]
-    if len(same_slot) >= 2:
-        level = 0.5 * level + 0.5 * float(median(same_slot))
-    mad = float(np.median(np.abs(wide - np.median(wide)))) * MAD_TO_SD
-    if kind == "count":
-        spread = math.sqrt(max(level, 1.0) + mad * mad)
-    elif kind == "ratio":
-        spread = max(mad, 0.05)
-    else:
-        spread = max(mad, 0.01 * max(abs(level), 1e-9), 1e-9)
-    return level, spread
-
-
-def _reason(observed: float, expected: float, z: float, shape: _Shape, kind: str, start: datetime, end: datetime) -> str:
-    slot = "same weekday and recent days" if shape.step >= timedelta(days=1) else "same time of day and the last hours"
-    value = f"{observed:g}" if kind == "count" else f"{observed:.3g}"
-    span = "" if shape.aggregate == 1 else f" in {start:%H:%M}-{end:%H:%M}"
-    return f"{value}{span} vs about {expected:.3g} expected ({slot}); {abs(z):.1f} spreads {'above' if z > 0 else 'below'}"
 
 
 def _step(points: Sequence[tuple[datetime, float]]) -> timedelta:

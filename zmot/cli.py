@@ -125,7 +125,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     spikes.add_argument("file", nargs="?", type=Path, help="CSV with a header timestamp,value (default: standard input)")
     spikes.add_argument("--min-volume", type=float, default=None, help="no alert below this value")
-    spikes.add_argument("--threshold", type=float, default=None, help="severity cut (higher = fewer alerts)")
+    spikes.add_argument("--threshold", type=float, default=None, help="severity a burst needs (higher = fewer alerts)")
+    spikes.add_argument("--rise-threshold", type=float, default=None, help="severity a rise over the long horizon needs")
     spikes.set_defaults(handler=_spikes)
 
     check = sub.add_parser("check-config", help="validate a config directory and say what it watches")
@@ -325,12 +326,17 @@ def _jsonl_item(number: int, line: str) -> tuple[str, str | None] | str:
 
 
 def _spikes(args: argparse.Namespace) -> int:
-    from dataclasses import replace
+    from pydantic import ValidationError
 
     from warehouse.spikes import DetectorRules, spikes_from_csv
 
-    overrides = {k: v for k, v in (("min_volume", args.min_volume), ("threshold", args.threshold)) if v is not None}
-    rules = replace(DetectorRules(), **overrides)
+    names = ("min_volume", "threshold", "rise_threshold")
+    overrides = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    try:
+        rules = DetectorRules(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise ValueError(f"--{str(error['loc'][0]).replace('_', '-')}: {error['msg'].lower()}") from None
     with _input_lines(args.file) as lines:
         for alert in spikes_from_csv(lines, rules):
             sys.stdout.write(json.dumps(alert, ensure_ascii=False) + "\n")

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from warehouse.spike_rules import SpikeDefaults
 from zmot.yamlfile import YamlFileError, read_yaml
 
 BRANDS_FILE = "brands.yaml"
@@ -340,8 +341,8 @@ def _plain_email(address: str) -> str:
 EmailAddress = Annotated[str, AfterValidator(_plain_email)]
 
 
-class AlertRules(_Model):
-    """When a jump is worth an email. Defaults favour few, meaningful alerts over many."""
+class AlertRules(SpikeDefaults):
+    """When a jump is worth an email. The detector's knobs and their defaults come from SpikeDefaults, once."""
 
     metrics: list[Literal["negative_mentions", "lzmot_mentions", "negative_share", "avg_rating"]] = Field(
         default_factory=lambda: ["negative_mentions", "lzmot_mentions"], min_length=1,
@@ -349,10 +350,6 @@ class AlertRules(_Model):
     )
     per_product: bool = Field(default=False, description="Also watch each product's series.")
     per_source_kind: bool = Field(default=False, description="Also watch each source kind's series (rss, reddit, ...).")
-    min_volume: float = Field(default=5, ge=0, description="No alert below this many in the window.")
-    min_excess: float = Field(default=4, ge=0, description="No alert unless observed exceeds expected by this much.")
-    threshold: float | None = Field(default=None, gt=0, description="Severity cut; empty = the detector's default.")
-    cooldown_days: int = Field(default=2, ge=0, le=60, description="Quiet days after an alert for the same series.")
     history_days: int = Field(default=56, ge=7, le=730, description="How much history the detector looks at.")
     notify_max_age_days: int = Field(
         default=3, ge=0, le=365, description="Alerts for windows older than this are stored, not emailed."

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -197,15 +197,12 @@ def detect(ctx: RunContext, days_touched: list[str]) -> list[str]:
     """Spike detection on the days this run touched; new alerts are stored, not yet sent."""
     from warehouse.db import connect
     from warehouse.detect import detect_and_store
-    from warehouse.spikes import DetectorRules
+    from warehouse.spike_rules import spike_settings
     from zmot.notify import notify_window
 
     cfg = load_config(ctx.config_dir)
     rules = cfg.alerts.rules
-    detector_rules = DetectorRules(
-        min_volume=rules.min_volume, min_excess=rules.min_excess, cooldown=timedelta(days=rules.cooldown_days),
-        **({"threshold": rules.threshold} if rules.threshold is not None else {}),
-    )
+    detector_rules = spike_settings(rules)
     con = connect(ctx.warehouse)
     try:
         new = detect_and_store(
