@@ -8,6 +8,7 @@ day once it reconnects, refreshes or asks again (the shell follows publishing by
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -256,3 +257,25 @@ def test_a_one_million_mention_single_file_warehouse_is_adopted_whole(tmp_path: 
     assert analyst.connect(legacy).execute(counts).fetchall() == before
     with duckdb.connect(str(writer_file(legacy)), read_only=True) as con:
         assert con.execute(counts).fetchall() == before
+
+
+def test_a_step_that_changed_nothing_is_not_copied_again(tmp_path: Path) -> None:
+    path = tmp_path / "zmot.duckdb"
+    with writer(path) as con:
+        con.execute("INSERT INTO brands VALUES ('A', [], [], [])")
+    old = os.stat(writer_file(path)).st_mtime_ns - 10_000_000_000
+    os.utime(writer_file(path), ns=(old, old))  # written long enough ago for its timestamp to tell
+    with writer(path):
+        pass  # the file looks changed (its time moved): published again, and its state recorded
+    published = os.stat(path).st_ino
+    with writer(path) as con:
+        con.execute("SELECT count(*) FROM brands").fetchall()
+    assert os.stat(path).st_ino == published  # unchanged: not copied again
+    with writer(path) as con:
+        con.execute("INSERT INTO brands VALUES ('B', [], [], [])")
+    assert os.stat(path).st_ino != published
+    assert _count(analyst.connect(path), "SELECT count(*) FROM brands") == 2
+    path.unlink()
+    with writer(path):
+        pass  # the published copy went missing: published again though nothing changed
+    assert _count(analyst.connect(path), "SELECT count(*) FROM brands") == 2

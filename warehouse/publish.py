@@ -14,9 +14,11 @@ Layout, for the configured warehouse path `data/zmot.duckdb`:
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +30,10 @@ log = logging.getLogger(__name__)
 
 WRITER_FOLDER = "writer"
 READER_CATALOG = "zmot"
+# A step that changed nothing (detect without new alerts, notify with nothing to send) leaves the
+# writer's file untouched, and then is not copied again; its modification time tells, but only once
+# it is older than the file system's timestamp granularity at the moment we look.
+TIMESTAMP_MARGIN_NS = 2_000_000_000
 
 
 def writer_file(published: str | Path) -> Path:
@@ -64,11 +70,43 @@ def publish(con: duckdb.DuckDBPyConnection, source: Path, published: Path) -> No
     wal = source.with_name(source.name + ".wal")
     if wal.exists() and wal.stat().st_size > 0:
         raise WarehouseError(f"{source}: the checkpoint left a write-ahead log behind; not publishing a partial copy")
+    written = _identity(source)
+    if _already_published(source, published, written):
+        log.info("%s is unchanged since it was published; nothing to publish", source)
+        return
     _replace_with_copy(source, published)
     # A log beside the published path could only come from someone writing to an earlier copy; DuckDB
     # would replay it onto this one.
     published.with_name(published.name + ".wal").unlink(missing_ok=True)
+    _record_published(source, published, written)
     log.info("published %s (%d bytes)", published, published.stat().st_size)
+
+
+def _identity(path: Path) -> list[int]:
+    stat = os.stat(path)
+    return [stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns]
+
+
+def _record(source: Path) -> Path:
+    return source.with_name(source.name + ".published")
+
+
+def _already_published(source: Path, published: Path, written: list[int]) -> bool:
+    """The published copy is the one made from the writer's file as it is now."""
+    try:
+        record = json.loads(_record(source).read_text(encoding="utf-8"))
+        published_identity = _identity(published)[:2]
+    except (OSError, ValueError):
+        return False
+    return (
+        record.get("writer") == written and record.get("published") == published_identity
+        and record.get("seen_at_ns", 0) - written[3] > TIMESTAMP_MARGIN_NS
+    )
+
+
+def _record_published(source: Path, published: Path, written: list[int]) -> None:
+    record = {"writer": written, "published": _identity(published)[:2], "seen_at_ns": time.time_ns()}
+    _record(source).write_text(json.dumps(record), encoding="utf-8")
 
 
 def adopt_single_file(published: str | Path) -> bool:
