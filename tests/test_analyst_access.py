@@ -279,3 +279,37 @@ def test_a_step_that_changed_nothing_is_not_copied_again(tmp_path: Path) -> None
     with writer(path):
         pass  # the published copy went missing: published again though nothing changed
     assert _count(analyst.connect(path), "SELECT count(*) FROM brands") == 2
+
+
+def test_the_shell_on_a_terminal_prompts_and_keeps_its_history(tmp_path: Path) -> None:
+    import pty
+    import select
+
+    path = tmp_path / "zmot.duckdb"
+    with writer(path) as con:
+        con.execute("INSERT INTO brands VALUES ('Acme', [], [], [])")
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "zmot.cli", "shell", "--warehouse", str(path)], cwd=PROJECT,
+        stdin=terminal, stdout=terminal, stderr=terminal, env={**os.environ, "HOME": str(tmp_path), "TERM": "dumb"},
+    )
+    os.close(terminal)
+    seen = b""
+
+    def until(text: bytes) -> None:
+        nonlocal seen
+        while text not in seen:
+            ready, _, _ = select.select([controller], [], [], 60)
+            assert ready, f"no {text!r} from the shell; it wrote {seen[-500:]!r}"
+            seen += os.read(controller, 4096)
+
+    until(b"zmot> ")
+    os.write(controller, b"SELECT brand\r")
+    until(b"...> ")
+    os.write(controller, b"FROM brands;\r")
+    until(b"(1 row)")
+    os.write(controller, b".quit\r")
+    assert process.wait(timeout=60) == 0
+    os.close(controller)
+    assert b"Acme" in seen
+    assert "FROM brands;" in (tmp_path / ".zmot_shell_history").read_text()

@@ -22,6 +22,7 @@ PROMPT = "zmot> "
 CONTINUE = "  ...> "
 MAX_ROWS = 1_000  # a terminal's worth; `zmot sql --format csv` or Parquet for more
 HISTORY_FILE = Path("~/.zmot_shell_history")
+CANCEL = "\x03"  # Ctrl-C at the prompt: drop the statement being typed
 HELP = """Statements end with ';' (SELECT, DESCRIBE, SUMMARIZE, SHOW ...; the warehouse is read-only).
   .tables   the tables and views
   .help     this text
@@ -69,6 +70,9 @@ class Shell:
         except duckdb.Error as exc:
             self._fail(f"{type(exc).__name__}: {exc}")
             return
+        except KeyboardInterrupt:
+            self._fail("interrupted")
+            return
         write_rows(self.out, columns, rows[:MAX_ROWS])
         if len(rows) > MAX_ROWS:
             self.out.write(f"(first {MAX_ROWS} rows shown; add LIMIT, or use zmot sql --format csv for all)\n")
@@ -101,6 +105,9 @@ def commands(lines: Iterator[str]) -> Iterator[str]:
     """Whole commands from input lines: a dot command is one line, a statement runs to its `;`."""
     buffer: list[str] = []
     for line in lines:
+        if line == CANCEL:
+            buffer = []
+            continue
         if not buffer and line.strip().startswith("."):
             yield line.strip()
             continue
@@ -150,6 +157,7 @@ def _prompted_lines() -> Iterator[str]:
             except KeyboardInterrupt:
                 print("^C")
                 prompt = PROMPT
+                yield CANCEL
                 continue
             stripped = line.strip()
             if stripped and not (prompt == PROMPT and stripped.startswith(".")):
