@@ -5,6 +5,11 @@ Prints:
   transaction also recomputes the signals of the days it touched.
 - signals recompute time for one day;
 - p50/p95 latency of every cookbook query in docs/warehouse.md;
+- readers beside the writer (issue 16): the time to publish the read copy at each size the
+  warehouse passes (beside a plain copy of the same file), the latency of an analyst's query on
+  the published copy while a 1 M-mention load and its publish run (beside the same query on a
+  quiet machine, and the wait a reader of the one shared file had: the whole load), and the time
+  from a load's commit until a new reader sees it;
 - the end-to-end time of one daily DAG run (`zmot run`, the real DAG with `dag.test()`) that
   fetches 50,000 new mentions from five RSS files, reads them with the NLP pipeline and stores them
   in the 10 M warehouse.
@@ -14,7 +19,7 @@ The mentions are generated from the sample brands, and their texts are the real 
 measures the loader, not Python object construction. Targets (issue 7): loader >= 200,000
 mentions/s, every cookbook query p95 <= 1 s, the 50k daily run <= 5 minutes on 2 cores.
 
-    python bench/scale.py [--mentions 10000000] [--daily 50000] [--keep DIR]
+    python bench/scale.py [--mentions 10000000] [--daily 50000 (0: skip)] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import date, datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -37,6 +43,7 @@ import duckdb
 
 from warehouse.db import connect
 from warehouse.load import StagedRun, load_run
+from warehouse.publish import open_published, publish
 from warehouse.signals import recompute_signals
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -88,7 +95,7 @@ def stage_batch(gen: duckdb.DuckDBPyConnection, folder: Path, first: int, count:
                      coalesce(product, brand) || ': ' || tweet AS text, published_at,
                      published_at + INTERVAL 1 HOUR AS fetched_at, 'en' AS language,
                      CASE WHEN source_kind = 'reviews' THEN (h2 % 5) / 4.0 END AS rating,
-                     '{{}}' AS metadata, '' AS raw, substr(md5(tweet || i), 1, 16) AS content_hash
+                     '{{}}' AS metadata, '' AS raw, substr(md5(tweet || i), 1, 16) AS content_hash, false AS date_missing
               FROM batch) TO '{mentions}' (FORMAT parquet)
     """)
     moment = "CASE WHEN h % 100 < 10 THEN 'zmot' WHEN h % 100 < 15 THEN 'lzmot' WHEN h % 100 < 23 THEN 'umot' ELSE 'none' END"
@@ -113,7 +120,8 @@ def stage_batch(gen: duckdb.DuckDBPyConnection, folder: Path, first: int, count:
     return StagedRun(f"bench-{first // BATCH:03d}", end, [mentions], nlp, refs, [], [], ["bench"], [])
 
 
-def build(warehouse: Path, work: Path, total: int) -> float:
+def build(warehouse: Path, work: Path, total: int, published: Path | None = None) -> float:
+    """Load `total` mentions in 1 M runs into one file; with `published`, time a publish after each run."""
     gen = duckdb.connect()
     tweets = load_tweets(gen)
     con = connect(warehouse)
@@ -128,10 +136,97 @@ def build(warehouse: Path, work: Path, total: int) -> float:
             loading += elapsed
             print(f"  run {staged.run_key}: {summary.mentions_new:,} mentions in {elapsed:.1f} s "
                   f"({summary.mentions_new / elapsed:,.0f}/s, {len(summary.days_touched)} days of signals)", flush=True)
+            if published is not None:
+                print("    " + publish_figure(con, warehouse, published), flush=True)
             shutil.rmtree(work / f"batch{first // BATCH}")
     finally:
         con.close()
     return loading
+
+
+def publish_figure(con: duckdb.DuckDBPyConnection, source: Path, published: Path) -> str:
+    """One publish of the read copy, beside a plain copy of the same bytes (no checkpoint, no sync)."""
+    started = time.perf_counter()
+    publish(con, source, published)
+    publishing = time.perf_counter() - started
+    started = time.perf_counter()
+    shutil.copyfile(source, published.with_name("plain-copy.duckdb"))
+    plain = time.perf_counter() - started
+    published.with_name("plain-copy.duckdb").unlink()
+    size = source.stat().st_size / 1e9
+    return f"publish {size:.2f} GB: {publishing:.2f} s ({size / publishing:.2f} GB/s); plain copy {plain:.2f} s"
+
+
+READER_QUERY = """SELECT day, brand, mentions, negative FROM daily_signals
+WHERE product = '*' AND source_kind = '*' AND day > (SELECT max(day) FROM daily_signals) - INTERVAL 14 DAY"""
+TARGETS_QUERY = "SELECT brand, moment, count(*) FROM mention_targets WHERE product = '*' GROUP BY ALL"
+
+
+def readers_beside_the_writer(warehouse: Path, work: Path, total: int) -> None:
+    """An analyst's queries on the published copy while the writer loads 1 M more mentions and publishes."""
+    published = work / "published.duckdb"
+    gen = duckdb.connect()
+    tweets = load_tweets(gen)
+    staged = stage_batch(gen, work / "extra", total, BATCH, total, tweets)
+    quiet = _latencies(published, threading.Event(), repeats=20)
+    con = connect(warehouse)
+    seen_at: list[float] = []
+    done = threading.Event()
+    watcher = threading.Thread(target=_watch_for_new_copy, args=(published, done, seen_at))
+    latencies: list[list[float]] = []
+    reader = threading.Thread(target=lambda: latencies.append(_latencies(published, done)))
+    try:
+        reader.start()
+        time.sleep(0.5)
+        started = time.perf_counter()
+        load_run(con, staged)
+        committed = time.perf_counter()
+        watcher.start()
+        publish(con, warehouse, published)
+        published_at = time.perf_counter()
+    finally:
+        done.set()
+        reader.join()
+        watcher.join()
+        con.close()
+    during = latencies[0]
+    print(f"\nreaders beside the writer ({total:,} mentions + a 1 M-mention load):")
+    print(f"  analyst query on the published copy, quiet: p50 {_ms(quiet, 0.5)} ms, p95 {_ms(quiet, 0.95)} ms ({len(quiet)} runs)")
+    print(f"  same query during the load and publish:   p50 {_ms(during, 0.5)} ms, p95 {_ms(during, 0.95)} ms, "
+          f"max {max(during) * 1000:.0f} ms ({len(during)} runs)")
+    print(f"  a reader of the one shared file (before issue 16) waited for the whole load: {committed - started:.1f} s")
+    print(f"  commit -> published: {published_at - committed:.2f} s; "
+          f"commit -> a polling reader opens the new run: {(seen_at[0] - committed) if seen_at else float('nan'):.2f} s")
+    shutil.rmtree(work / "extra", ignore_errors=True)
+
+
+def _latencies(published: Path, stop: threading.Event, repeats: int = 0) -> list[float]:
+    """Each query on a fresh connection, as `zmot sql` asks it; until `stop` is set, or `repeats` times."""
+    times = []
+    while (repeats and len(times) < repeats) or (not repeats and not stop.is_set()):
+        started = time.perf_counter()
+        con = open_published(published)
+        con.execute(READER_QUERY).fetchall()
+        con.execute(TARGETS_QUERY).fetchall()
+        con.close()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def _watch_for_new_copy(published: Path, stop: threading.Event, seen_at: list[float]) -> None:
+    """The moment a new connection sees a new file at the published path (a publish renames a new inode there)."""
+    first = os.stat(published).st_ino
+    while not stop.is_set() or not seen_at:
+        if os.stat(published).st_ino != first:
+            open_published(published).close()
+            seen_at.append(time.perf_counter())
+            return
+        time.sleep(0.005)
+
+
+def _ms(times: list[float], q: float) -> str:
+    ordered = sorted(times)
+    return f"{ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000:.0f}"
 
 
 def cookbook_latency(warehouse: Path, repeats: int) -> list[tuple[str, float, float]]:
@@ -201,7 +296,7 @@ def main() -> None:
     warehouse = work / "scale.duckdb"
     warehouse.unlink(missing_ok=True)
     print(f"building a warehouse of {args.mentions:,} mentions in {warehouse} ({os.cpu_count()} cores)", flush=True)
-    loading = build(warehouse, work, args.mentions)
+    loading = build(warehouse, work, args.mentions, published=work / "published.duckdb")
     size = warehouse.stat().st_size / 1e9
     print(f"\nloader: {args.mentions:,} mentions in {loading:.1f} s = {args.mentions / loading:,.0f} mentions/s "
           f"(target >= 200,000); file {size:.2f} GB")
@@ -222,6 +317,11 @@ def main() -> None:
         worst = max(worst, p95)
         print(f"  {title[:60]:<62}{p50 * 1000:>9.0f}{p95 * 1000:>9.0f}")
     print(f"  worst p95: {worst * 1000:.0f} ms (target <= 1000)")
+    readers_beside_the_writer(warehouse, work, args.mentions)
+    if args.daily == 0:
+        return
+    # the daily run adopts the bench's single file as its writer file; readers then open the published copy
+    (work / "published.duckdb").unlink(missing_ok=True)
     seconds = daily_run(warehouse, work, args.daily)
     print(f"\ndaily DAG run with {args.daily:,} new mentions (extract, NLP, load, detect, notify): {seconds:.0f} s "
           "(target <= 300 s on 2 cores)")

@@ -12,8 +12,10 @@ in the DuckDB warehouse in one transaction together with the daily signals of th
 * **load → detect → notify** — the only tasks that write the warehouse. They run in the one-slot pool
   `zmot_warehouse` (or the one `ZMOT_WRITER_POOL` names), so writers never overlap, not even under a
   backfill that starts many runs at once. Create it once: `airflow pools set zmot_warehouse 1 "…"`
-  (`zmot run` and the compose deployment do it for you). The load publishes a run atomically:
+  (`zmot run` and the compose deployment do it for you). The load stores a run atomically:
   mentions, NLP, references, cursors, rejects and the touched days' `daily_signals` in one transaction.
+  Writers work on their own file (`writer/` beside the warehouse) and, after each step commits,
+  publish a copy at `ZMOT_WAREHOUSE` by an atomic rename, so analysts' connections never make them wait.
 * **detect → notify** — spike detection on the days the load touched stores alerts (unique per
   brand / metric / window); notify emails the ones not yet delivered, and marks each sent only
   once the mail server accepted it (or it was written to the outbox).

@@ -1,7 +1,7 @@
 """A writer in its own process for tests/test_concurrent_reads.py: stages N mentions, then loads them.
 
 Marker files tell the test where the writer is: `<warehouse>.staged` once the files are ready and
-the writer is about to open the warehouse, `<warehouse>.loaded` once the load committed.
+the writer is about to open the warehouse, `<warehouse>.loaded` once the load committed and was published.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from connectors.records import Mention, SourceState
-from warehouse.db import connect
 from warehouse.load import StagedRun, load_run
+from warehouse.publish import writer
 from zmot import staging
 
 DAY = datetime(2026, 11, 10, tzinfo=timezone.utc)
@@ -46,11 +46,8 @@ def main(warehouse: str, folder: str, count: str, first: str) -> None:
     path = Path(warehouse)
     staged = stage(Path(folder), "r2", int(count), int(first))
     Path(warehouse + ".staged").touch()
-    con = connect(path)  # waits while a reader holds the file
-    try:
+    with writer(path) as con:  # the writer's own file: readers of the published copy never hold it
         load_run(con, staged)
-    finally:
-        con.close()
     Path(warehouse + ".loaded").touch()
 
 

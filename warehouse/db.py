@@ -1,4 +1,6 @@
-"""Opening the DuckDB file: migrations on open, read-only access for analysts, waiting on the writer lock."""
+"""Opening a DuckDB file: migrations on a writable open, waiting on the writer lock.
+
+Which file the writer opens and which one readers open is warehouse/publish.py's business."""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Read-only access for analysts: `zmot sql` and the demo's closing summary."""
+"""Read-only access for analysts: `analyst.connect()` in a notebook, `zmot sql`, the demo's summary.
+
+Every reader opens the published copy of the warehouse (warehouse/publish.py), never the writer's
+file, so a connection held open for hours delays no load: it keeps the run it opened, and
+`refresh(con)` (or a new connection) moves it on to the newest one.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,29 @@ from typing import Any, TextIO
 
 import duckdb
 
-from warehouse.db import connect
+from warehouse.publish import open_published, refresh
+from zmot.runcontext import WAREHOUSE_FILE, default_warehouse
 from zmot.tabular import write_rows
+
+__all__ = ["QueryError", "connect", "refresh", "run_query", "query_to_parquet", "print_summary"]
+
+
+def connect(where: str | Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only DuckDB connection on the last published run.
+
+    `where` is a data folder (its `zmot.duckdb`) or a warehouse file; by default the warehouse
+    under `$ZMOT_DATA_DIR`, else `./data` (`$ZMOT_WAREHOUSE` names the file itself). Other tools
+    rely on this call: `from zmot import analyst; con = analyst.connect()`.
+    """
+    return open_published(warehouse_path(where))
+
+
+def warehouse_path(where: str | Path | None = None) -> Path:
+    """The published warehouse file that `where` (a data folder, a file, or nothing) names."""
+    if where is None:
+        return default_warehouse()
+    where = Path(where)
+    return where / WAREHOUSE_FILE if where.is_dir() else where
 
 
 class QueryError(ValueError):
@@ -17,7 +43,7 @@ class QueryError(ValueError):
 
 def run_query(warehouse: Path, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple]]:
     """Run one statement on a read-only connection: analysts cannot change the warehouse by accident."""
-    con = connect(warehouse, read_only=True)
+    con = open_published(warehouse)
     try:
         result = con.execute(sql, params or [])
         columns = [d[0] for d in result.description or []]
@@ -32,7 +58,7 @@ def query_to_parquet(warehouse: Path, sql: str, params: list[Any] | None, out: P
     """Write a read-only query's result to a Parquet file; returns the number of rows."""
     import pyarrow.parquet as pq
 
-    con = connect(warehouse, read_only=True)
+    con = open_published(warehouse)
     try:
         table = con.sql(sql, params=params or None).to_arrow_table()
     except duckdb.Error as exc:

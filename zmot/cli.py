@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from zmot.config import ConfigError, load_config, missing_local_files
-from zmot.runcontext import default_config_dir, default_data_dir, default_warehouse
+from zmot.runcontext import WAREHOUSE_FILE, default_config_dir, default_data_dir, default_warehouse
 
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "config" / "sample"
 DEMO_FIRST_DAY = date(2026, 11, 9)
@@ -25,6 +25,7 @@ EPILOG = """examples:
   zmot sql "SELECT brand, count(*) FROM v_brand_mentions GROUP BY brand"
   zmot sql --format csv "SELECT * FROM daily_signals" > signals.csv
   zmot sql --format parquet --output signals.parquet "SELECT * FROM daily_signals"
+  zmot shell                                  an interactive read-only SQL prompt (.tables, .quit)
   zmot export --out exports/                  every table as Parquet, partitioned by day
   zmot report --brand "Acme Mobile" --days 30 an HTML report that opens offline
   echo "I love my new phone" | zmot sentiment
@@ -92,6 +93,16 @@ def _parser() -> argparse.ArgumentParser:
     sql.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default: $ZMOT_WAREHOUSE or data/zmot.duckdb)")
     sql.set_defaults(handler=_sql)
 
+    shell = sub.add_parser("shell", help="an interactive read-only SQL prompt on the warehouse (a script on stdin works too)")
+    shell.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default: $ZMOT_WAREHOUSE or data/zmot.duckdb)")
+    shell.set_defaults(handler=_shell)
+
+    migrate = sub.add_parser(
+        "migrate", help="bring a warehouse to the current layout and schema (the first run does it too) and publish it",
+    )
+    migrate.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default: $ZMOT_WAREHOUSE or data/zmot.duckdb)")
+    migrate.set_defaults(handler=_migrate)
+
     report = sub.add_parser("report", help="write a self-contained HTML report about one brand")
     report.add_argument("--brand", required=True, help="a brand from brands.yaml")
     report.add_argument("--days", type=int, default=30, help="how many days, ending on the latest day with data (default 30)")
@@ -148,7 +159,7 @@ def _demo(args: argparse.Namespace) -> int:
     config_dir = args.config.resolve()
     load_config(config_dir)  # fail fast with a clear message
     data_dir = args.data_dir.resolve()
-    warehouse = data_dir / "zmot.duckdb"
+    warehouse = data_dir / WAREHOUSE_FILE
     _reset_demo_data(data_dir, warehouse)
     dates = _date_range(args.start, args.end)
     print(f"ZMOT Monitor demo: config {config_dir}\n  {len(dates)} daily runs of the real Airflow DAG, "
@@ -189,11 +200,15 @@ def _demo_reddit(config_dir: Path, env: dict[str, str]) -> Iterator[None]:
 
 def _reset_demo_data(data_dir: Path, warehouse: Path) -> None:
     """Start the demo from nothing, but never delete a warehouse the demo did not create."""
+    from warehouse.publish import writer_file
+
     marker = data_dir / DEMO_MARKER
-    if warehouse.exists() and not marker.exists():
+    files = [warehouse, writer_file(warehouse)]
+    if any(f.exists() for f in files) and not marker.exists():
         raise RuntimeError(f"{warehouse} exists and was not made by the demo; pass --data-dir to use another folder")
-    for path in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
-        path.unlink(missing_ok=True)
+    for path in files:
+        for each in (path, path.with_name(path.name + ".wal")):
+            each.unlink(missing_ok=True)
     for folder in ("staging", "airflow"):
         shutil.rmtree(data_dir / folder, ignore_errors=True)
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -241,6 +256,27 @@ def _sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shell(args: argparse.Namespace) -> int:
+    from zmot.shell import run_shell
+
+    return run_shell(args.warehouse or default_warehouse(), sys.stdin, sys.stdout, sys.stderr)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from warehouse.db import schema_version
+    from warehouse.publish import adopt_single_file, writer, writer_file
+
+    published = (args.warehouse or default_warehouse()).resolve()
+    if not published.exists() and not writer_file(published).exists():
+        raise ValueError(f"{published}: no warehouse here to migrate")
+    adopted = adopt_single_file(published)
+    with writer(published) as con:
+        version = schema_version(con)
+    print(f"{'adopted ' + str(published) + ' as the writer file; ' if adopted else ''}"
+          f"writer file {writer_file(published)} at schema version {version}; published {published}")
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from zmot.report import write_report
 
@@ -254,10 +290,10 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from warehouse.db import connect
     from warehouse.export import export_parquet
+    from warehouse.publish import open_published
 
-    con = connect(args.warehouse or default_warehouse(), read_only=True)
+    con = open_published(args.warehouse or default_warehouse())
     try:
         written = export_parquet(con, args.out)
     finally:

@@ -21,7 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
-from warehouse.db import connect  # noqa: E402
+from warehouse.publish import open_published  # noqa: E402
 
 STORY_LIMIT = 8
 EXCERPT_CHARS = 280
@@ -45,7 +45,7 @@ class Period:
 
 def write_report(warehouse: Path, brand: str, days: int, out: Path, *, end: date | None = None) -> Path:
     """Query the warehouse read-only and write the report; returns the path written."""
-    con = connect(warehouse, read_only=True)
+    con = open_published(warehouse)
     try:
         data = _gather(con, brand, days, end)
     finally:

@@ -12,6 +12,7 @@ from connectors.records import utc
 CONFIG_DIR_ENV = "ZMOT_CONFIG_DIR"
 DATA_DIR_ENV = "ZMOT_DATA_DIR"
 WAREHOUSE_ENV = "ZMOT_WAREHOUSE"
+WAREHOUSE_FILE = "zmot.duckdb"  # the published copy readers open; the writer's file is beside it (warehouse/publish.py)
 
 
 def default_config_dir() -> Path:
@@ -25,7 +26,7 @@ def default_data_dir() -> Path:
 def default_warehouse(data_dir: Path | None = None) -> Path:
     if WAREHOUSE_ENV in os.environ:
         return Path(os.environ[WAREHOUSE_ENV])
-    return (data_dir or default_data_dir()) / "zmot.duckdb"
+    return (data_dir or default_data_dir()) / WAREHOUSE_FILE
 
 
 @dataclass(frozen=True)

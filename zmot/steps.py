@@ -143,8 +143,8 @@ def _implicit_refs(row: dict[str, Any], result: Any) -> list[dict[str, Any]]:
 
 def load(ctx: RunContext) -> dict[str, Any]:
     """Store the run in one transaction; cursors only for sources whose mentions are stored with them."""
-    from warehouse.db import connect
     from warehouse.load import StagedRun, load_run
+    from warehouse.publish import writer
 
     cfg = load_config(ctx.config_dir)
     outcomes = []
@@ -174,11 +174,8 @@ def load(ctx: RunContext) -> dict[str, Any]:
         catalog=catalog_for_nlp(cfg),
         retracted=[m for o in ok for m in o.retracted],
     )
-    con = connect(ctx.warehouse)
-    try:
+    with writer(ctx.warehouse) as con:
         summary = load_run(con, staged)
-    finally:
-        con.close()
     log.info(
         "loaded run %s: %d new, %d updated, %d retracted mentions, %d rejects; daily_signals: %d rows for days %s",
         ctx.run_key, summary.mentions_new, summary.mentions_updated, summary.mentions_retracted, summary.rejects,
@@ -195,16 +192,15 @@ def load(ctx: RunContext) -> dict[str, Any]:
 
 def detect(ctx: RunContext, days_touched: list[str]) -> list[str]:
     """Spike detection on the days this run touched; new alerts are stored, not yet sent."""
-    from warehouse.db import connect
     from warehouse.detect import detect_and_store
+    from warehouse.publish import writer
     from warehouse.spike_rules import spike_settings
     from zmot.notify import notify_window
 
     cfg = load_config(ctx.config_dir)
     rules = cfg.alerts.rules
     detector_rules = spike_settings(rules)
-    con = connect(ctx.warehouse)
-    try:
+    with writer(ctx.warehouse) as con:
         new = detect_and_store(
             con, run_key=ctx.run_key, brands=[b.name for b in cfg.brands.brands], metrics=rules.metrics,
             days_touched=[date.fromisoformat(d) for d in days_touched], rules=detector_rules,
@@ -212,23 +208,18 @@ def detect(ctx: RunContext, days_touched: list[str]) -> list[str]:
             per_product=rules.per_product, per_source_kind=rules.per_source_kind,
             suppress=None if ctx.send_alerts else f"found by a backfill run ({ctx.run_key}) that was not asked to send alerts",
         )
-    finally:
-        con.close()
     log.info("detect: %d new alerts", len(new))
     return new
 
 
 def notify(ctx: RunContext) -> dict[str, Any]:
     """Email every alert not yet delivered; an alert is marked sent only once delivery succeeded."""
-    from warehouse.db import connect
+    from warehouse.publish import writer
     from zmot.notify import notify_pending
 
     cfg = load_config(ctx.config_dir)
-    con = connect(ctx.warehouse)
-    try:
+    with writer(ctx.warehouse) as con:
         return notify_pending(con, cfg.alerts, data_dir=ctx.data_dir)
-    finally:
-        con.close()
 
 
 def finish(load_result: dict[str, Any], ctx: RunContext) -> None:
@@ -310,11 +301,16 @@ def _canonical_brand(cfg: AppConfig, name: str | None) -> str | None:
 
 
 def _stored_state(ctx: RunContext, source: Source) -> SourceState:
-    """The source's cursor as the warehouse has it; a fresh one when the source is new."""
-    if Path(ctx.warehouse).exists():
-        from warehouse.db import connect
+    """The source's cursor as the last published run has it; a fresh one when the source is new.
 
-        con = connect(ctx.warehouse, read_only=True)
+    Extract tasks run beside the writer, so they read the published copy. It can lag the writer's
+    file only if a writer died between its commit and its publish; the cursor is then a run older,
+    and the upsert by stable id stores nothing twice.
+    """
+    if Path(ctx.warehouse).exists():
+        from warehouse.publish import open_published
+
+        con = open_published(ctx.warehouse)
         try:
             rows = con.execute("SELECT state::VARCHAR FROM source_state WHERE source_id = ?", [source.name]).fetchall()
         finally:

@@ -27,6 +27,7 @@ from tests.conftest import PROJECT
 from tests.feeds_server import FeedServer, Route, serve
 from tests.reliability.harness import SAMPLE_DAYS, SAMPLE_FEEDS
 from tests.smtp_server import Mailbox, smtp_server
+from warehouse.publish import writer_file
 from zmot import staging
 
 SAMPLE = PROJECT / "config" / "sample"
@@ -177,7 +178,8 @@ class _KillingMailbox(Mailbox):
 
 @contextmanager
 def _held_read_lock(warehouse: Path) -> Iterator[None]:
-    """An analyst's read-only connection: the loader waits for it (and is killed while waiting)."""
+    """A read-only hold on the writer's file (as a second writer's would be): the loader waits for it
+    (and is killed while waiting). Analysts hold the published copy, which never makes it wait."""
     deadline = time.monotonic() + 5
     while True:
         try:
@@ -218,7 +220,7 @@ def test_a_run_killed_inside_a_chosen_step_then_rerun_ends_as_a_clean_run(day_on
         elif phase == "load":
             while process.poll() is None and not staging.refs_path(staged).exists():
                 time.sleep(0.01)
-            with _held_read_lock(warehouse):
+            with _held_read_lock(writer_file(warehouse)):
                 time.sleep(1.0)  # the load task has started and waits for the lock
                 killed = _kill_when(process, lambda: True)
         else:
