@@ -16,15 +16,15 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.db import connect
+from warehouse.db import LOCK_WAIT_SECONDS, connect
 
 ANALYST_ENV = "ZMOT_ANALYST"
 
 
 @contextlib.contextmanager
-def reading(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection, closed when the block ends."""
-    con = connect(warehouse, read_only=True)
+def reading(warehouse: Path, *, lock_wait: float = LOCK_WAIT_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection, closed when the block ends; it waits up to `lock_wait` seconds for a load to finish."""
+    con = connect(warehouse, read_only=True, lock_wait=lock_wait)
     try:
         yield con
     finally:

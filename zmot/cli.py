@@ -131,6 +131,17 @@ def _parser() -> argparse.ArgumentParser:
     spikes.add_argument("--threshold", type=float, default=None, help="severity cut (higher = fewer alerts)")
     spikes.set_defaults(handler=_spikes)
 
+    serve = sub.add_parser(
+        "serve", help="the analysts' dashboard over the warehouse (loopback by default)",
+        description="Pages: overview, mentions (filters, search, CSV), one mention (with its corrections), alerts, "
+                    "runs and rejects. Binding beyond loopback needs $ZMOT_SERVE_TOKEN, or $ZMOT_SERVE_USER and "
+                    "$ZMOT_SERVE_PASSWORD for basic auth.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    serve.add_argument("--data-dir", type=Path, default=None, help="data directory (default: $ZMOT_DATA_DIR or ./data)")
+    serve.set_defaults(handler=_serve)
+
     label = sub.add_parser(
         "label", help="correct one mention's moment or sentiment toward a brand, or mark it a false match or a duplicate",
         description="Records an analyst's correction (append-only; the latest per mention, brand and field wins) and "
@@ -365,6 +376,13 @@ def _spikes(args: argparse.Namespace) -> int:
     with _input_lines(args.file) as lines:
         for alert in spikes_from_csv(lines, rules):
             sys.stdout.write(json.dumps(alert, ensure_ascii=False) + "\n")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from zmot.workbench.app import serve
+
+    serve(default_warehouse(args.data_dir).resolve(), args.host, args.port)
     return 0
 
 
