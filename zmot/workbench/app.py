@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import duckdb
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -222,7 +222,7 @@ def create_app(warehouse: Path, credentials: Credentials | None = None) -> Starl
         if field == "not_about":
             value = "true"
         correction = Correction(mention_id, str(form.get("brand", "")), field, value, str(form.get("note", "")).strip() or None)
-        back = f"/mentions/{mention_id}"
+        back = "/mentions/" + quote(mention_id, safe=":@")
         try:
             done = await run_in_threadpool(_record, warehouse, correction)
         except CorrectionError as exc:
@@ -346,14 +346,20 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
-def serve(warehouse: Path, host: str, port: int) -> None:
-    """Run the dashboard until interrupted; refuses a public address without credentials."""
-    import uvicorn
-
+def app_for(warehouse: Path, host: str) -> tuple[Starlette, Credentials | None]:
+    """The application `zmot serve` runs on `host`, with the credentials the environment gives."""
     credentials = Credentials.from_environment()
     check_binding(host, credentials)
     if not Path(warehouse).exists():
         raise FileNotFoundError(f"{warehouse}: no warehouse here yet; run `zmot demo` or the DAG first")
+    return create_app(warehouse, credentials), credentials
+
+
+def serve(warehouse: Path, host: str, port: int) -> None:
+    """Run the dashboard until interrupted; refuses a public address without credentials."""
+    import uvicorn
+
+    app, credentials = app_for(warehouse, host)
     print(f"ZMOT Monitor dashboard on http://{host}:{port}/ over {warehouse}"
           + (" (credentials required)" if credentials else ""), flush=True)
-    uvicorn.run(create_app(warehouse, credentials), host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
