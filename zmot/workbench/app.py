@@ -46,7 +46,7 @@ READ_LOCK_WAIT = 10.0  # a page waits this long for a load to finish, then says 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # no-referrer would make a browser send `Origin: null` with the forms
     "X-Frame-Options": "DENY",
 }
 # Which mentions make each alert metric's count, as filters of the mentions page.
@@ -270,6 +270,7 @@ def create_app(warehouse: Path, credentials: Credentials | None = None) -> Starl
         Route("/mentions/{mention_id:path}", mention),
         Route("/alerts", alerts),
         Route("/runs", runs),
+        Route("/favicon.ico", lambda request: Response(status_code=204)),
         Mount("/static", StaticFiles(packages=[("zmot.workbench", "static")]), name="static"),
     ]
     return Starlette(routes=routes, middleware=[Middleware(_Guard, credentials=credentials)],
