@@ -204,6 +204,7 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"Alert emails: {len(emails)} in {data_dir / 'outbox'}" + "".join(f"\n  {e}" for e in emails))
     command = sys.argv[0] if sys.argv and sys.argv[0].endswith("zmot") else "zmot"
     print(f"Try:\n  {command} sql --warehouse {warehouse} \"{EXAMPLE_QUERY}\"")
+    print(f"Open the dashboard on this warehouse (then http://127.0.0.1:8765/):\n  {command} serve --data-dir {data_dir}")
     return 0
 
 
