@@ -4,8 +4,9 @@
 -- warehouse/corrections.py applies them to mention_targets whenever a mention's targets are judged
 -- (a load, an edit, re-enrichment, a new model) and when one is recorded, so every view over
 -- mention_targets, daily_signals, the report and spike detection obey them.
-CREATE SEQUENCE corrections_seq;
-CREATE TABLE corrections (
+-- IF NOT EXISTS: a file whose version rows were rolled back applies this again, and must keep what analysts recorded.
+CREATE SEQUENCE IF NOT EXISTS corrections_seq;
+CREATE TABLE IF NOT EXISTS corrections (
     correction_id    BIGINT PRIMARY KEY DEFAULT nextval('corrections_seq'),  -- order of recording
     mention_id       VARCHAR NOT NULL,
     brand            VARCHAR NOT NULL,
