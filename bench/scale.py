@@ -88,7 +88,8 @@ def stage_batch(gen: duckdb.DuckDBPyConnection, folder: Path, first: int, count:
                      coalesce(product, brand) || ': ' || tweet AS text, published_at,
                      published_at + INTERVAL 1 HOUR AS fetched_at, 'en' AS language,
                      CASE WHEN source_kind = 'reviews' THEN (h2 % 5) / 4.0 END AS rating,
-                     '{{}}' AS metadata, '' AS raw, substr(md5(tweet || i), 1, 16) AS content_hash
+                     '{{}}' AS metadata, '' AS raw, substr(md5(tweet || i), 1, 16) AS content_hash,
+                     false AS date_missing
               FROM batch) TO '{mentions}' (FORMAT parquet)
     """)
     moment = "CASE WHEN h % 100 < 10 THEN 'zmot' WHEN h % 100 < 15 THEN 'lzmot' WHEN h % 100 < 23 THEN 'umot' ELSE 'none' END"
