@@ -199,17 +199,16 @@ def create_app(warehouse: Path, credentials: Credentials | None = None) -> Starl
 
     def mention(request: Request) -> Response:
         mention_id = request.path_params["mention_id"]
+        asked = [Query(q.sql, [mention_id]) for q in (queries.MENTION, queries.MENTION_REFS, queries.MENTION_TARGETS)]
         with reading(warehouse, lock_wait=READ_LOCK_WAIT) as con:
-            found = run(con, Query(queries.MENTION.sql, [mention_id]))
-            if not found:
-                return page(request, "missing.html", status_code=404, what=f"mention {mention_id}")
-            refs = run(con, Query(queries.MENTION_REFS.sql, [mention_id]))
-            targets = run(con, Query(queries.MENTION_TARGETS.sql, [mention_id]))
+            found, refs, targets = (run(con, q) for q in asked)
             corrections = history(con, mention_id)
+        if not found:
+            return page(request, "missing.html", status_code=404, what=f"mention {mention_id}")
         brands = sorted({r["brand"] for r in refs})
         return page(request, "mention.html", m=found[0], refs=refs, targets=targets, corrections=corrections,
                     brands=brands, error=request.query_params.get("error"), done=request.query_params.get("done"),
-                    sql=[queries.MENTION, queries.MENTION_REFS, queries.MENTION_TARGETS])
+                    sql=asked)
 
     async def correct(request: Request) -> Response:
         mention_id = request.path_params["mention_id"]
