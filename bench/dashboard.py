@@ -6,10 +6,13 @@ run, is the server's static stylesheet: what a request costs without the warehou
 every page within 1 s at 10 M mentions.
 
     python bench/dashboard.py [--mentions 10000000] [--repeats 7] [--demo-data DIR] [--large FILE] [--keep DIR]
+                              [--time-correction]
 
 --demo-data reuses a `zmot demo` folder (else the demo runs first, about a minute); --large reuses a
 warehouse bench/scale.py built (`--keep`), else one is generated with bench/scale.py's generator
-(about 2 GB of temporary disk at 10 M).
+(about 2 GB of temporary disk at 10 M). --time-correction also records one correction in the large
+warehouse (it changes that file) and prints how long `zmot label` took: re-judging the mention and
+recomputing its day's signals, in one transaction.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 from bench.scale import build  # noqa: E402
+from warehouse.corrections import Correction, record_correction  # noqa: E402
+from zmot.access import writing  # noqa: E402
 from zmot.workbench.app import create_app  # noqa: E402
 
 BASELINE = "/static/app.css"
@@ -92,6 +97,22 @@ def measure(warehouse: Path, repeats: int) -> dict[str, tuple[float, float]]:
     return figures
 
 
+def correction_seconds(warehouse: Path) -> float:
+    """One moment correction on a mention of the busiest day, as `zmot label` records it (opening excluded)."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        mention_id, brand = con.execute(
+            "SELECT mention_id, brand FROM mention_targets WHERE product = '*' AND moment <> 'lzmot' AND published_day = "
+            "(SELECT day FROM daily_signals WHERE product = '*' AND source_kind = '*' ORDER BY mentions DESC LIMIT 1) LIMIT 1"
+        ).fetchall()[0]
+    finally:
+        con.close()
+    with writing(warehouse) as con:
+        started = time.perf_counter()
+        record_correction(con, Correction(mention_id, brand, "moment", "lzmot", "bench"), "bench")
+        return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mentions", type=int, default=10_000_000)
@@ -99,6 +120,7 @@ def main() -> None:
     parser.add_argument("--demo-data", type=Path, default=None)
     parser.add_argument("--large", type=Path, default=None)
     parser.add_argument("--keep", type=Path, default=None, help="build the large warehouse here and keep it")
+    parser.add_argument("--time-correction", action="store_true", help="record one correction in the large warehouse")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="zmot-bench-dashboard-"))
     try:
@@ -119,6 +141,8 @@ def main() -> None:
             build(large, work, args.mentions)
         if large is not None:
             results[f"{args.mentions / 1e6:g} M" if args.large is None else large.name] = measure(large, args.repeats)
+            if args.time_correction:
+                print(f"one correction (zmot label) in {large}: {correction_seconds(large) * 1000:.0f} ms")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     names = list(next(iter(results.values())))
