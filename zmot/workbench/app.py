@@ -199,10 +199,14 @@ def create_app(warehouse: Path, credentials: Credentials | None = None) -> Starl
 
     def mention(request: Request) -> Response:
         mention_id = request.path_params["mention_id"]
-        asked = [Query(q.sql, [mention_id]) for q in (queries.MENTION, queries.MENTION_REFS, queries.MENTION_TARGETS)]
+        asked = [Query(queries.MENTION.sql, [mention_id, mention_id])]
         with reading(warehouse, lock_wait=READ_LOCK_WAIT) as con:
-            found, refs, targets = (run(con, q) for q in asked)
-            corrections = history(con, mention_id)
+            found = run(con, asked[0])
+            if found:
+                asked += [Query(queries.MENTION_REFS.sql, [mention_id]),
+                          Query(queries.MENTION_TARGETS.sql, [mention_id, found[0]["published_day"]])]
+                refs, targets = run(con, asked[1]), run(con, asked[2])
+                corrections = history(con, mention_id)
         if not found:
             return page(request, "missing.html", status_code=404, what=f"mention {mention_id}")
         brands = sorted({r["brand"] for r in refs})

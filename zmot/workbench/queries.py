@@ -68,9 +68,10 @@ FROM rejects ORDER BY run_key DESC, source_id, reason
 
 MENTION = Query("""
 SELECT m.mention_id, m.source_kind, m.source_id, m.native_id, m.url, m.author, m.title, m.text, m.published_at,
-       m.date_missing, m.rating, m.fetched_at, n.language, n.sentiment_label, round(n.sentiment_score, 3) AS sentiment_score,
+       m.published_day, m.date_missing, m.rating, m.fetched_at, n.language, n.sentiment_label, round(n.sentiment_score, 3) AS sentiment_score,
        n.moment, n.stage, round(n.moment_confidence, 3) AS moment_confidence, n.moment_evidence, n.model_version
-FROM mentions m LEFT JOIN mention_nlp n USING (mention_id)
+FROM mentions m
+LEFT JOIN (SELECT * FROM mention_nlp WHERE mention_id = ?) n USING (mention_id)  -- filtered on both sides: no join over every row
 WHERE m.mention_id = ?
 """)
 
@@ -82,7 +83,8 @@ FROM mention_refs WHERE mention_id = ? ORDER BY ref_index
 
 MENTION_TARGETS = Query("""
 SELECT brand, product, sentiment_label, round(sentiment_score, 3) AS sentiment_score, moment, stage
-FROM mention_targets WHERE mention_id = ? ORDER BY brand, product
+FROM mention_targets WHERE mention_id = ? AND published_day = ?  -- the day skips every other day's storage
+ORDER BY brand, product
 """)
 
 FILTER_CHOICES = Query("""
