@@ -140,7 +140,7 @@ def main() -> None:
             print(f"generating {args.mentions:,} mentions into {large} ...", flush=True)
             build(large, work, args.mentions)
         if large is not None:
-            results[f"{args.mentions / 1e6:g} M" if args.large is None else large.name] = measure(large, args.repeats)
+            results[f"{args.mentions / 1e6:g} M" if args.large is None else "large"] = measure(large, args.repeats)
             if args.time_correction:
                 print(f"one correction (zmot label) in {large}: {correction_seconds(large) * 1000:.0f} ms")
     finally:
