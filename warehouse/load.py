@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 
 from connectors.records import Reject, SourceState
+from warehouse.corrections import apply_corrections
 from warehouse.db import judge_targets, transaction
 from warehouse.signals import recompute_signals_within
 
@@ -130,6 +131,7 @@ def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
         )
     con.execute("INSERT INTO mention_refs BY NAME SELECT * FROM new_refs")
     judge_targets(con, f"SELECT * FROM incoming{in_changed}", "SELECT * FROM new_refs")
+    apply_corrections(con, f"SELECT mention_id FROM incoming{in_changed}")  # an edit or a new model never undoes one
     retracted_days = _retract(con, staged.retracted)
     days = sorted(
         {

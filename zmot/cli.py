@@ -32,6 +32,9 @@ EPILOG = """examples:
   echo "Is the Acme Nova worth it?" | zmot moments
   zmot spikes counts.csv                      alerts a CSV of timestamp,value would have raised
   zmot check-config --config config/
+  zmot label reddit:t3_abc --brand "Acme Mobile" --moment lzmot --note "a cancellation"
+  zmot labels export --out labels.jsonl       the corrections in force, as training rows
+  zmot serve                                  the analysts' dashboard on http://127.0.0.1:8765/
   zmot run --date 2026-11-20 --config config/  run the DAG for one day without a scheduler
   zmot backfill --start 2026-10-01 --end 2026-10-31 --config config/   fill history, no emails
 """
@@ -140,6 +143,45 @@ def _parser() -> argparse.ArgumentParser:
     spikes.add_argument("--rise-threshold", type=float, default=None, help="severity a rise over the long horizon needs")
     spikes.set_defaults(handler=_spikes)
 
+    serve = sub.add_parser(
+        "serve", help="the analysts' dashboard over the warehouse (loopback by default)",
+        description="Pages: overview, mentions (filters, search, CSV), one mention (with its corrections), alerts, "
+                    "runs and rejects. Binding beyond loopback needs $ZMOT_SERVE_TOKEN, or $ZMOT_SERVE_USER and "
+                    "$ZMOT_SERVE_PASSWORD for basic auth.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    serve.add_argument("--data-dir", type=Path, default=None, help="data directory (default: $ZMOT_DATA_DIR or ./data)")
+    serve.set_defaults(handler=_serve)
+
+    label = sub.add_parser(
+        "label", help="correct one mention's moment or sentiment toward a brand, or mark it a false match or a duplicate",
+        description="Records an analyst's correction (append-only; the latest per mention, brand and field wins) and "
+                    "recomputes that day's daily_signals, which the views, the report and spike detection read.",
+    )
+    label.add_argument("mention_id", metavar="MENTION_ID", help="the mention's id (mentions.mention_id)")
+    label.add_argument("--brand", required=True, help="the brand the correction is about; the mention must reference it")
+    what = label.add_mutually_exclusive_group(required=True)
+    what.add_argument("--moment", metavar="M", help="the moment of truth toward the brand: zmot, lzmot, umot or none")
+    what.add_argument("--sentiment", metavar="S", help="the sentiment toward the brand: negative, neutral or positive")
+    what.add_argument("--not-about", action="store_true", help="the mention is not about this brand (a false match)")
+    what.add_argument("--duplicate-of", metavar="ID", help="the mention repeats mention ID: count it once, as ID")
+    label.add_argument("--note", default=None, help="why; kept with the correction")
+    label.add_argument("--data-dir", type=Path, default=None, help="data directory (default: $ZMOT_DATA_DIR or ./data)")
+    label.set_defaults(handler=_label)
+
+    labels = sub.add_parser("labels", help="the analysts' corrections: `zmot labels export`")
+    labels_sub = labels.add_subparsers(required=True, metavar="ACTION")
+    export_labels = labels_sub.add_parser(
+        "export", help="write the corrections in force as JSON lines training rows for the NLP models",
+        description="One JSON object per line: mention_id, target (the brand), field (moment, sentiment, not_about, "
+                    "duplicate_of), value, text, source_kind, model_version (what the pipeline had judged with), "
+                    "corrected_at, corrected_by.",
+    )
+    export_labels.add_argument("--out", type=Path, default=None, help="file to write (default: standard output)")
+    export_labels.add_argument("--data-dir", type=Path, default=None, help="data directory (default: $ZMOT_DATA_DIR or ./data)")
+    export_labels.set_defaults(handler=_labels_export)
+
     check = sub.add_parser("check-config", help="validate a config directory and say what it watches")
     check.add_argument("--config", type=Path, default=None)
     check.set_defaults(handler=_check_config)
@@ -174,6 +216,7 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"Alert emails: {len(emails)} in {data_dir / 'outbox'}" + "".join(f"\n  {e}" for e in emails))
     command = sys.argv[0] if sys.argv and sys.argv[0].endswith("zmot") else "zmot"
     print(f"Try:\n  {command} sql --warehouse {warehouse} \"{EXAMPLE_QUERY}\"")
+    print(f"Open the dashboard on this warehouse (then http://127.0.0.1:8765/):\n  {command} serve --data-dir {data_dir}")
     return 0
 
 
@@ -376,6 +419,49 @@ def _spikes(args: argparse.Namespace) -> int:
     with _input_lines(args.file) as lines:
         for alert in spikes_from_csv(lines, rules):
             sys.stdout.write(json.dumps(alert, ensure_ascii=False) + "\n")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from zmot.workbench.app import serve
+
+    serve(default_warehouse(args.data_dir).resolve(), args.host, args.port)
+    return 0
+
+
+def _label(args: argparse.Namespace) -> int:
+    from warehouse.corrections import Correction, check_value, record_correction
+    from zmot.access import analyst_name, writing
+
+    if args.moment:
+        field, value = "moment", args.moment
+    elif args.sentiment:
+        field, value = "sentiment", args.sentiment
+    elif args.not_about:
+        field, value = "not_about", "true"
+    else:
+        field, value = "duplicate_of", args.duplicate_of
+    check_value(field, value)  # before waiting for the writer lock
+    correction = Correction(args.mention_id, args.brand, field, value, args.note)
+    with writing(default_warehouse(args.data_dir), say_waiting=True) as con:
+        done = record_correction(con, correction, analyst_name())
+    print(f"{args.mention_id} / {done.brand}: {field} {done.old_value or '(none)'} -> {value}; "
+          f"daily_signals of {done.day} recomputed")
+    return 0
+
+
+def _labels_export(args: argparse.Namespace) -> int:
+    from warehouse.corrections import training_rows
+    from zmot.access import reading
+
+    with reading(default_warehouse(args.data_dir)) as con:
+        rows = list(training_rows(con))
+    lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    if args.out:
+        args.out.write_text(lines, encoding="utf-8")
+        print(f"{len(rows)} training rows written to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(lines)
     return 0
 
 

@@ -1,0 +1,251 @@
+"""`zmot serve` over HTTP on loopback: every page answers, filters count what daily_signals count, hostile texts stay
+text, credentials are required beyond loopback, and a correction from the page changes the numbers."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import httpx
+import lxml.html
+import pytest
+
+from connectors.records import Mention
+from tests.reliability.test_hostile_text import RSS_ITEMS
+from tests.test_warehouse import _stage
+from tests.workbench_server import copy_warehouse, running
+from warehouse.load import load_run
+from warehouse.publish import writer
+from zmot.cli import main
+from zmot.workbench.app import PASSWORD_ENV, TOKEN_ENV, USER_ENV, ServeError, app_for, check_binding, create_app
+
+BRAND = "Acme Mobile"
+OUTAGE = "2026-11-11"
+HOSTILE_DAY = datetime(2026, 11, 12, 10, 0, tzinfo=timezone.utc)
+HOSTILE = [item for item in RSS_ITEMS if item.stored_text]
+FORMULA = '=HYPERLINK("http://evil.example/x","Acme Mobile refund")'  # a spreadsheet would run it
+
+
+def _hostile_mention(item) -> Mention:
+    return Mention(source_kind="rss", source_id="hostile-feed", native_id=item.guid,
+                   url=item.stored_url or f"https://h.example/{item.guid}", author=item.author,
+                   title=item.stored_title, text=item.stored_text, published_at=HOSTILE_DAY, fetched_at=HOSTILE_DAY)
+
+
+@pytest.fixture(scope="module")
+def warehouse(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo warehouse plus the reliability suite's hostile feed entries, loaded by the real loader."""
+    folder = tmp_path_factory.mktemp("workbench")
+    path = copy_warehouse(demo_warehouse, folder / "data")
+    mentions = [_hostile_mention(item) for item in HOSTILE]
+    mentions.append(Mention("rss", "hostile-feed", "formula", "https://h.example/formula", "@SUM(1+1)", None, FORMULA,
+                            HOSTILE_DAY, HOSTILE_DAY))
+    with writer(path) as con:
+        load_run(con, _stage(folder / "staging", "hostile", mentions, {m.native_id: ("negative", -0.7) for m in mentions},
+                             brand=BRAND))
+    return path
+
+
+@pytest.fixture(scope="module")
+def site(warehouse: Path):
+    with running(create_app(warehouse)) as base, httpx.Client(base_url=base) as client:
+        yield client
+
+
+def _query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def _count(page: str) -> int:
+    return int(re.search(r'<span class="count">(\d+)</span>', page).group(1))
+
+
+def _signal(warehouse: Path, column: str, day: str = OUTAGE) -> int:
+    return _query(warehouse, f"SELECT {column} FROM daily_signals WHERE brand = ? AND product = '*' AND source_kind = '*' "
+                             "AND day = ?", [BRAND, day])[0][0]
+
+
+@pytest.mark.parametrize("path", ["/", "/mentions", "/alerts", "/runs"])
+def test_every_list_page_answers_shows_its_sql_and_exports_csv(site: httpx.Client, path: str) -> None:
+    page = site.get(path)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "Show the SQL" in page.text and "SELECT" in page.text
+    exported = site.get(path, params={"format": "csv"})
+    assert exported.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(exported.text)))
+    assert len(rows) > 1, f"{path} exported no rows"
+
+
+def test_the_mentions_filters_count_what_daily_signals_count(site: httpx.Client, warehouse: Path) -> None:
+    day = {"brand": BRAND, "day_from": OUTAGE, "day_to": OUTAGE}
+    assert _count(site.get("/mentions", params=day).text) == _signal(warehouse, "mentions")
+    assert _count(site.get("/mentions", params={**day, "sentiment": "negative"}).text) == _signal(warehouse, "negative")
+    assert _count(site.get("/mentions", params={**day, "moment": "lzmot"}).text) == _signal(warehouse, "lzmot")
+    reddit = _query(warehouse, "SELECT mentions FROM daily_signals WHERE brand = ? AND product = '*' AND source_kind = 'reddit' "
+                               "AND day = ?", [BRAND, OUTAGE])[0][0]
+    assert _count(site.get("/mentions", params={**day, "source_kind": "reddit"}).text) == reddit
+
+
+def test_search_paging_and_sort(site: httpx.Client, warehouse: Path) -> None:
+    word = "DROP TABLE"
+    expected = _query(warehouse, "SELECT count(*) FROM mention_targets t JOIN mentions m USING (mention_id) "
+                                 "WHERE t.product = '*' AND (m.text ILIKE ? OR m.title ILIKE ?)", [f"%{word}%"] * 2)[0][0]
+    assert expected > 0 and _count(site.get("/mentions", params={"q": word.lower()}).text) == expected
+    assert _count(site.get("/mentions", params={"q": "100%_"}).text) == 0  # wildcards in the search are literal
+    first, second = site.get("/mentions").text, site.get("/mentions", params={"page": 2}).text
+    ids = [re.findall(r'href="/mentions/([^"]+)"', p) for p in (first, second)]
+    assert ids[0] and ids[1] and not set(ids[0]) & set(ids[1])
+    newest, oldest = (re.findall(r"<td><a href=\"/mentions/[^\"]+\">([0-9-]+ [0-9:]+)</a></td>",
+                                 site.get("/mentions", params={"sort": s}).text) for s in ("newest", "oldest"))
+    assert newest == sorted(newest, reverse=True) and oldest == sorted(oldest) and newest[0] > oldest[0]
+    assert site.get("/mentions", params={"day_from": "yesterday"}).status_code == 400
+
+
+def test_each_day_of_the_overview_links_to_its_mentions_and_says_its_values(site: httpx.Client, warehouse: Path) -> None:
+    page = lxml.html.fromstring(site.get("/").text)
+    link = next(a for a in page.xpath("//svg//a") if f"day_from={OUTAGE}" in a.get("href") and "Acme+Mobile" in a.get("href"))
+    mentions, negative = _signal(warehouse, "mentions"), _signal(warehouse, "negative")
+    assert link.xpath(".//title")[0].text == f"{OUTAGE}: {mentions} mentions, {negative} negative"
+    assert _count(site.get(link.get("href")).text) == mentions
+
+
+def test_an_alert_leads_to_the_mentions_behind_it(site: httpx.Client, warehouse: Path) -> None:
+    page = lxml.html.fromstring(site.get("/alerts").text)
+    for section in page.xpath("//section[@class='alert']"):
+        heading = section.xpath("h2")[0].text_content()
+        if BRAND in heading and "negative mentions" in heading:
+            behind = section.xpath(".//a[@class='behind']")[0].get("href")
+            break
+    else:
+        pytest.fail("the demo's outage alert is not on the alerts page")
+    observed = _query(warehouse, "SELECT observed FROM alerts WHERE brand = ? AND metric = 'negative_mentions' "
+                                 "AND window_start = ?", [BRAND, OUTAGE])[0][0]
+    assert _count(site.get(behind).text) == observed
+
+
+def _inert(page: lxml.html.HtmlElement) -> None:
+    assert page.xpath("//script | //iframe | //object | //embed | //img | //style") == []
+    assert page.xpath("//@*[starts-with(name(), 'on')]") == []
+    assert all(not href.strip().lower().startswith(("javascript:", "data:", "vbscript:")) for href in page.xpath("//@href"))
+    assert page.xpath("//link/@href") == ["/static/app.css"]
+
+
+@pytest.mark.parametrize("item", HOSTILE, ids=lambda i: i.guid)
+def test_a_hostile_text_renders_as_text_on_its_page_and_in_the_list(site: httpx.Client, item) -> None:
+    mention = _hostile_mention(item)
+    answer = site.get(f"/mentions/{mention.mention_id}")
+    assert answer.status_code == 200
+    page = lxml.html.fromstring(answer.text)
+    _inert(page)
+    assert page.xpath("//blockquote[@class='text']")[0].text_content() == item.stored_text
+    if item.author:
+        assert item.author in page.text_content()
+    listing = lxml.html.fromstring(site.get("/mentions", params={"source_id": "hostile-feed"}).text)
+    _inert(listing)
+    assert answer.headers["content-security-policy"].startswith("default-src 'none'")
+
+
+def test_a_hostile_text_cannot_become_a_spreadsheet_formula_in_the_csv(site: httpx.Client) -> None:
+    rows = list(csv.DictReader(io.StringIO(site.get("/mentions", params={"source_id": "hostile-feed", "format": "csv"}).text)))
+    assert len(rows) == len(HOSTILE) + 1
+    formula = next(r for r in rows if "HYPERLINK" in r["text"])
+    assert (formula["text"], formula["author"]) == ("'" + FORMULA, "'@SUM(1+1)")
+    assert all(r["text"][0] not in "=+-@" and (r["author"] or " ")[0] not in "=+-@" for r in rows)
+
+
+def test_binding_beyond_loopback_needs_credentials(warehouse: Path, monkeypatch, capsys) -> None:
+    for name in (TOKEN_ENV, USER_ENV, PASSWORD_ENV):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ServeError, match=TOKEN_ENV):
+        check_binding("0.0.0.0", None)
+    assert main(["serve", "--host", "0.0.0.0", "--data-dir", str(warehouse.parent)]) == 1
+    assert TOKEN_ENV in capsys.readouterr().err
+    check_binding("127.0.0.1", None)
+    check_binding("::1", None)
+
+
+def test_a_request_without_the_token_is_refused_when_bound_beyond_loopback(warehouse: Path, monkeypatch) -> None:
+    monkeypatch.setenv(TOKEN_ENV, "s3cret-token")
+    app, _ = app_for(warehouse, "0.0.0.0")
+    with running(app, host="0.0.0.0") as base, httpx.Client(base_url=base) as client:
+        for path in ("/", "/mentions?format=csv", "/static/app.css"):
+            assert client.get(path).status_code == 401
+        assert client.get("/", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert client.get("/", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+        given = client.get("/alerts?token=s3cret-token")
+        assert given.status_code == 303 and given.headers["location"] == "/alerts"
+        assert client.get("/alerts").status_code == 200  # the cookie it set
+
+
+def test_basic_auth_credentials_from_the_environment(warehouse: Path, monkeypatch) -> None:
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    monkeypatch.setenv(USER_ENV, "analyst")
+    monkeypatch.setenv(PASSWORD_ENV, "pa:ss")
+    app, _ = app_for(warehouse, "0.0.0.0")
+    with running(app, host="0.0.0.0") as base, httpx.Client(base_url=base) as client:
+        refused = client.get("/")
+        assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Basic")
+        assert client.get("/", auth=("analyst", "wrong")).status_code == 401
+        assert client.get("/", headers={"Authorization": "Basic " + base64.b64encode(b"\xff\xfe").decode()}).status_code == 401
+        assert client.get("/", auth=("analyst", "pa:ss")).status_code == 200
+
+
+@pytest.fixture
+def writable_site(warehouse: Path, tmp_path: Path):
+    copy = copy_warehouse(warehouse, tmp_path / "data")
+    with running(create_app(copy)) as base, httpx.Client(base_url=base) as client:
+        yield client, copy
+
+
+def _outage_mention(warehouse: Path) -> str:
+    return _query(warehouse, "SELECT mention_id FROM mention_targets WHERE brand = ? AND product = '*' AND published_day = ? "
+                             "AND sentiment_label = 'negative' ORDER BY mention_id LIMIT 1", [BRAND, OUTAGE])[0][0]
+
+
+def _form(client: httpx.Client, mention_id: str) -> str:
+    page = client.get(f"/mentions/{mention_id}")
+    return lxml.html.fromstring(page.text).xpath("//form[@id='correct-sentiment']//input[@name='csrf']/@value")[0]
+
+
+def test_a_correction_without_its_csrf_token_is_refused(writable_site) -> None:
+    client, warehouse = writable_site
+    mention_id = _outage_mention(warehouse)
+    token = _form(client, mention_id)
+    fields = {"field": "sentiment", "value": "positive", "brand": BRAND}
+    url = f"/mentions/{mention_id}/corrections"
+    assert client.post(url, data=fields).status_code == 403
+    assert client.post(url, data={**fields, "csrf": "forged"}).status_code == 403
+    for origin in ("http://evil.example", "null"):
+        assert client.post(url, data={**fields, "csrf": token}, headers={"Origin": origin}).status_code == 403
+    fresh = httpx.post(str(client.base_url) + url, data={**fields, "csrf": token})  # the token without its cookie
+    assert fresh.status_code == 403
+    assert _query(warehouse, "SELECT count(*) FROM corrections") == [(0,)]
+
+
+def test_a_correction_from_the_page_changes_the_counts(writable_site) -> None:
+    client, warehouse = writable_site
+    mention_id = _outage_mention(warehouse)
+    negative = _signal(warehouse, "negative")
+    listed = _count(client.get("/mentions", params={"brand": BRAND, "day_from": OUTAGE, "day_to": OUTAGE,
+                                                   "sentiment": "negative"}).text)
+    answer = client.post(f"/mentions/{mention_id}/corrections",
+                         data={"csrf": _form(client, mention_id), "field": "sentiment", "value": "positive",
+                               "brand": BRAND, "note": "sarcasm <b>"})
+    assert answer.status_code == 303
+    page = client.get(answer.headers["location"]).text
+    assert "Recorded." in page and "negative -&gt; positive" in page and "sarcasm &lt;b&gt;" in page
+    assert _signal(warehouse, "negative") == negative - 1
+    assert _count(client.get("/mentions", params={"brand": BRAND, "day_from": OUTAGE, "day_to": OUTAGE,
+                                                 "sentiment": "negative"}).text) == listed - 1
+    refused = client.post(f"/mentions/{mention_id}/corrections",
+                          data={"csrf": _form(client, mention_id), "field": "moment", "value": "angry", "brand": BRAND})
+    assert "Not recorded: invalid moment" in client.get(refused.headers["location"]).text

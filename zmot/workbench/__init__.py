@@ -1,0 +1,1 @@
+"""`zmot serve`: the analysts' dashboard over the warehouse, server-rendered, readable with JavaScript off."""

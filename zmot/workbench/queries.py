@@ -1,0 +1,179 @@
+"""The SQL each page runs, built from fixed fragments and `?` parameters only; the page shows it as run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+PAGE_SIZE = 50
+CSV_LIMIT = 100_000
+OVERVIEW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Query:
+    """A statement and its parameters: what a page runs, shows under "show the SQL" and exports as CSV."""
+
+    sql: str
+    params: list[Any] = field(default_factory=list)
+
+    def shown(self) -> str:
+        """The statement with its parameters listed after it, for a person to paste into `zmot sql --param`."""
+        if not self.params:
+            return self.sql.strip()
+        return self.sql.strip() + "\n-- parameters, in order: " + ", ".join(repr(str(p)) for p in self.params)
+
+
+OVERVIEW = Query("""
+WITH last AS (SELECT max(day) AS d FROM daily_signals)
+SELECT day, brand, mentions, positive, neutral, negative, zmot, lzmot, umot, avg_sentiment, avg_rating
+FROM daily_signals
+WHERE product = '*' AND source_kind = '*' AND day > (SELECT d FROM last) - INTERVAL 30 DAY
+ORDER BY brand, day
+""")
+
+OPEN_ALERTS = Query("""
+SELECT brand, count(*) AS alerts, max(window_start)::DATE AS latest
+FROM alerts
+WHERE window_start > (SELECT max(day) FROM daily_signals) - INTERVAL 30 DAY
+GROUP BY brand
+""")
+
+ALERTS = Query("""
+SELECT alert_id, brand, product, source_kind, metric, window_start, window_end, observed,
+       round(expected, 2) AS expected, round(severity, 2) AS severity, reason, created_run,
+       notified_at, coalesce(delivery, 'pending') AS delivery
+FROM alerts ORDER BY window_start DESC, brand, metric
+""")
+
+ALERT_SERIES = Query("""
+SELECT day, brand, product, source_kind, mentions, negative, lzmot, avg_rating
+FROM daily_signals
+WHERE day BETWEEN (SELECT min(window_start)::DATE FROM alerts) - INTERVAL 28 DAY AND (SELECT max(window_end)::DATE FROM alerts)
+  AND (brand, product, source_kind) IN (SELECT brand, product, source_kind FROM alerts)
+ORDER BY day
+""")
+
+RUNS = Query("""
+SELECT run_key, interval_end, mentions_new, mentions_updated, rejects, sources_ok, sources_failed,
+       len(days_touched) AS days_touched
+FROM runs ORDER BY run_key DESC
+""")
+
+REJECTS = Query("""
+SELECT run_key, source_id, source_kind, stage, reason, message, url, left(payload_excerpt, 200) AS payload_excerpt
+FROM rejects ORDER BY run_key DESC, source_id, reason
+""")
+
+MENTION = Query("""
+SELECT m.mention_id, m.source_kind, m.source_id, m.native_id, m.url, m.author, m.title, m.text, m.published_at,
+       m.published_day, m.date_missing, m.rating, m.fetched_at, n.language, n.sentiment_label, round(n.sentiment_score, 3) AS sentiment_score,
+       n.moment, n.stage, round(n.moment_confidence, 3) AS moment_confidence, n.moment_evidence, n.model_version
+FROM mentions m
+LEFT JOIN (SELECT * FROM mention_nlp WHERE mention_id = ?) n USING (mention_id)  -- filtered on both sides: no join over every row
+WHERE m.mention_id = ?
+""")
+
+MENTION_REFS = Query("""
+SELECT ref_index, brand, product, matched_text, implicit, sentiment_label, round(sentiment_score, 3) AS sentiment_score,
+       moment, stage, round(moment_confidence, 3) AS moment_confidence, moment_evidence
+FROM mention_refs WHERE mention_id = ? ORDER BY ref_index
+""")
+
+MENTION_TARGETS = Query("""
+SELECT brand, product, sentiment_label, round(sentiment_score, 3) AS sentiment_score, moment, stage
+FROM mention_targets WHERE mention_id = ? AND published_day = ?  -- the day skips every other day's storage
+ORDER BY brand, product
+""")
+
+FILTER_CHOICES = Query("""
+SELECT 'brand' AS facet, brand AS value FROM brands
+UNION SELECT 'source_kind', source_kind FROM source_state
+UNION SELECT 'source_id', source_id FROM source_state
+UNION SELECT 'language', language FROM (SELECT DISTINCT language FROM mention_nlp)
+ORDER BY facet, value
+""")
+
+
+@dataclass(frozen=True)
+class MentionFilter:
+    """The mentions list's filters, as the query string gives them; empty means "any"."""
+
+    brand: str = ""
+    product: str = ""
+    source_kind: str = ""
+    source_id: str = ""
+    moment: str = ""
+    sentiment: str = ""
+    language: str = ""
+    day_from: date | None = None
+    day_to: date | None = None
+    q: str = ""
+    sort: str = "newest"
+    page: int = 1
+
+
+SORTS = {  # {a}: the alias the order applies to
+    "newest": "{a}.published_at DESC, {a}.mention_id",
+    "oldest": "{a}.published_at ASC, {a}.mention_id",
+    "most_negative": "{a}.sentiment_score ASC NULLS LAST, {a}.published_at DESC, {a}.mention_id",
+    "most_positive": "{a}.sentiment_score DESC NULLS LAST, {a}.published_at DESC, {a}.mention_id",
+}
+
+
+def _chosen(f: MentionFilter) -> tuple[str, list[Any]]:
+    """FROM and WHERE over mention_targets, joining the NLP or the text only when a filter needs them (10 M rows)."""
+    joins = ""
+    if f.language:
+        joins += "\nJOIN mention_nlp n ON n.mention_id = t.mention_id"
+    if f.q:
+        joins += "\nJOIN mentions m ON m.mention_id = t.mention_id AND m.published_day = t.published_day"
+    clauses = ["t.product = ?"]
+    params: list[Any] = [f.product or "*"]
+    for column, value in (("t.brand", f.brand), ("t.source_kind", f.source_kind), ("t.source_id", f.source_id),
+                          ("t.moment", f.moment), ("t.sentiment_label", f.sentiment), ("n.language", f.language)):
+        if value:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if f.day_from:
+        clauses.append("t.published_day >= ?")
+        params.append(f.day_from)
+    if f.day_to:
+        clauses.append("t.published_day <= ?")
+        params.append(f.day_to)
+    if f.q:
+        pattern = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        clauses.append("(m.text ILIKE ? ESCAPE '\\' OR m.title ILIKE ? ESCAPE '\\')")
+        params += [pattern, pattern]
+    return "FROM mention_targets t" + joins + "\nWHERE " + "\n  AND ".join(clauses), params
+
+
+def mentions(f: MentionFilter, *, csv: bool = False) -> Query:
+    """One page of the filtered mentions (one row per mention and brand), or all of them (up to CSV_LIMIT) for CSV.
+
+    Two steps, as the cookbook advises at millions of mentions: choose the rows in mention_targets, then
+    read the text and language of those rows only.
+    """
+    chosen, params = _chosen(f)
+    order = SORTS.get(f.sort, SORTS["newest"])
+    limit = f"LIMIT {CSV_LIMIT}" if csv else f"LIMIT {PAGE_SIZE} OFFSET {(max(f.page, 1) - 1) * PAGE_SIZE}"
+    text = "m.url, m.title, m.text" if csv else "left(coalesce(m.title || ' | ', '') || m.text, 240) AS excerpt"
+    return Query(f"""WITH chosen AS (
+SELECT t.mention_id, t.published_day, t.published_at, t.brand, t.product, t.source_kind, t.source_id, t.author,
+       t.sentiment_label, t.sentiment_score, t.moment, t.stage
+{chosen}
+ORDER BY {order.format(a="t")}
+{limit}
+)
+SELECT c.mention_id, c.published_at, c.brand, c.product, c.source_kind, c.source_id, c.author, c.sentiment_label,
+       round(c.sentiment_score, 3) AS sentiment_score, c.moment, c.stage, nl.language, {text}
+FROM chosen c
+JOIN mentions m ON m.mention_id = c.mention_id AND m.published_day = c.published_day
+LEFT JOIN mention_nlp nl ON nl.mention_id = c.mention_id
+ORDER BY {order.format(a="c")}""", params)
+
+
+def mentions_count(f: MentionFilter) -> Query:
+    chosen, params = _chosen(f)
+    return Query(f"SELECT count(*) AS mentions\n{chosen}", params)
