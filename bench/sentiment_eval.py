@@ -58,7 +58,8 @@ def main() -> int:
         return 0
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    examples = [e for e in load_all() if e.split in SPLITS]
+    everything = load_all()
+    examples = [e for e in everything if e.split in SPLITS]
     target, tweet, vader = load_target_scorer(), load_tweet_scorer(), VaderScorer()
     whole = whole_text_probabilities(examples)
     started = time.perf_counter()
@@ -69,7 +70,7 @@ def main() -> int:
     vader_clause = [label for label, _ in vader.score([clause_of(e.item) for e in examples])]
     print(f"product: {target.name} on top of {tweet.name}; target model alone {len(examples) / target_seconds:,.0f} items/s "
           "on one core (given the whole-text probabilities)")
-    majority = {s: Counter(e.label for e in load_all() if e.source == s and e.split == "train").most_common(1)[0][0]
+    majority = {s: Counter(e.label for e in everything if e.source == s and e.split == "train").most_common(1)[0][0]
                 for s in {e.source for e in examples}}
     sources = sorted({e.source for e in examples}, key=lambda s: (s.startswith("moments:"), s))
     for source in sources:

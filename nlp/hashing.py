@@ -61,7 +61,7 @@ def hashed(rows: Sequence[Sequence[str]], n_features: int, *, normalise: bool = 
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(lengths, out=indptr[1:])
     flat = [f for r in rows for f in r]
-    h = np.fromiter((mmh3.hash(f, 0, signed=True) for f in flat), dtype=np.int64, count=len(flat))
+    h = np.fromiter(map(mmh3.hash, flat), dtype=np.int64, count=len(flat))  # seed 0, signed: scikit-learn's
     indices = np.where(h == _INT32_MIN, (2**31 - 1 - (n_features - 1)) % n_features, np.abs(h) % n_features)
     values = np.ones(len(flat), dtype=np.float64)
     if normalise and len(flat):

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from nlp.hashing import dense, hashed, logits, softmax, stack, word_ngrams
-from nlp.tweet_sentiment import LABELS, normalise, vader_scores
+from nlp.tweet_sentiment import LABELS, normalise, vader, vader_scores
 
 FEATURES = 2**18
 ARTIFACT = "target_sentiment.npz"
@@ -176,22 +176,40 @@ def clause_of(item: Item) -> str:
 
 
 def _polarity(text: str) -> list[float]:
-    """VADER's negative, positive and compound scores (zeros for no text)."""
+    """VADER's negative, positive and compound scores of a clause (zeros for no text)."""
     if not text:
         return [0.0, 0.0, 0.0]
     neg, _, pos, compound = vader_scores(text)
     return [neg, pos, compound]
 
 
+def _valence(text: str) -> list[float]:
+    """VADER's lexicon alone on a few words (its full rules cost more than the rest of the features):
+    the sums of negative and positive valence, a negation before a word flipping it, and their balance."""
+    neg = pos = 0.0
+    flip = False
+    for word in text.split():
+        value = _lexicon().get(word, 0.0)
+        value = -value if flip else value
+        neg, pos = (neg - value, pos) if value < 0 else (neg, pos + value)
+        flip = word in _NEGATION or word.endswith("n't") or (flip and word not in _BREAKS)
+    return [neg / 4, pos / 4, (pos - neg) / 4]
+
+
+@lru_cache(maxsize=1)
+def _lexicon() -> dict[str, float]:
+    return vader().lexicon
+
+
 class TargetFeatures:
     def transform(self, items: Sequence[Item], whole: np.ndarray):
-        """Hashed features and dense scores: VADER on the clause, the windows and across a contrast; the
-        whole-text model's log-probabilities."""
+        """Hashed features and dense scores: VADER on the clause and across a contrast, its lexicon on the
+        five words each side; the whole-text model's log-probabilities."""
         rows, lexicon = [], []
         for item in items:
-            feats, _, *pieces = features(item)
+            feats, _, clause, left, right, across = features(item)
             rows.append(feats)
-            lexicon.append([x for piece in pieces for x in _polarity(piece)])
+            lexicon.append(_polarity(clause) + _valence(left) + _valence(right) + _polarity(across))
         dense_part = np.hstack([np.array(lexicon, dtype=np.float64).reshape(len(items), 12), np.log(whole + 1e-6)])
         return stack([hashed(rows, FEATURES), dense(dense_part)])
 
