@@ -34,7 +34,7 @@ _NEGATION = frozenset("not no never cannot can't cant don't dont doesn't doesnt 
                       "wasnt aren't arent shouldn't wouldn't couldn't ain't nothing nobody n't without hardly".split())
 _BREAKS = frozenset(", ; : . ! ? but however although though while whereas yet - ... otherwise except".split())
 _CONTRASTS = frozenset("but however although though while whereas yet except".split())
-_SWITCH = frozenset("switch switched switching switching moved move moving went go going changed change changing "
+_SWITCH = frozenset("switch switched switching moved move moving went go going changed change changing "
                     "left leaving upgraded upgrade replaced replace ditched ditch dumped dump".split())
 _COMPARE = frozenset("better worse faster slower cheaper nicer superior inferior prefer preferred rather more less".split())
 
