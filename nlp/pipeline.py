@@ -17,13 +17,13 @@ import nlp.sentiment  # noqa: F401
 from nlp.brands import BrandRef
 from nlp.moments import MomentResult
 from nlp.moments import model_version as moments_version
-from nlp.scorers import load_scorer
+from nlp.scorers import DEFAULT_SCORER, load_scorer
+from nlp.target_sentiment import load_target_scorer
 
 log = logging.getLogger(__name__)
 
 TRAINED_PIPELINES = ("en_core_web_sm", "en_core_web_md", "en_core_web_lg")
 MAX_TEXT_CHARS = 100_000  # longer texts are read up to here; the warehouse still stores them whole
-DEFAULT_SCORER = "tweet"  # trained on SemEval tweets; "vader" remains available by name
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class TextAnalysis:
 
 def pipeline_version(scorer: str = DEFAULT_SCORER) -> str:
     """What produced a row: stored as model_version so re-scored history can be told apart."""
-    return f"zmot-nlp-1+{load_scorer(scorer).name}+{moments_version()}"
+    return f"zmot-nlp-1+{load_scorer(scorer).name}+{load_target_scorer().name}+{moments_version()}"
 
 
 def build_pipeline(brands: list[dict[str, Any]], *, scorer: str = DEFAULT_SCORER, base: str = "auto") -> Language:
@@ -86,32 +86,3 @@ def analyse(nlp: Language, texts: Iterable[str], *, batch_size: int = 256) -> It
             sentiment_label=doc._.sentiment_label, sentiment_score=doc._.sentiment_score,
             moment=doc._.moment, refs=list(doc._.brand_refs or []), ref_moments=list(doc._.ref_moments or []),
         )
-
-
-def sentiment_lines(
-    lines: Iterable[str], targets: Iterable[str | None] | None = None, *, scorer: str = DEFAULT_SCORER
-) -> Iterator[dict[str, Any]]:
-    """The `zmot sentiment` contract: one result per input line, every line scored; with a target, the
-    part of the text about it is scored (the moments' scope: from the sentence naming it on)."""
-    model = load_scorer(scorer)
-    targets_iter = iter(targets) if targets is not None else None
-    batch: list[tuple[str, str | None]] = []
-    for line in lines:
-        batch.append((line, next(targets_iter) if targets_iter is not None else None))
-        if len(batch) >= 512:
-            yield from _scored(batch, model)
-            batch = []
-    if batch:
-        yield from _scored(batch, model)
-
-
-def _scored(batch: list[tuple[str, str | None]], model) -> Iterator[dict[str, Any]]:
-    from nlp.moments import _sentencizer, read_doc
-
-    scopes = [text for text, _ in batch]
-    aimed = [i for i, (_, target) in enumerate(batch) if target]
-    for i, doc in zip(aimed, _sentencizer().pipe([batch[i][0] for i in aimed])):
-        scopes[i] = read_doc(doc, batch[i][1]).scope
-    for (text, _), (label, score) in zip(batch, model.score(scopes)):
-        language, _ = nlp.language.identify(text)
-        yield {"label": label, "score": round(score, 4), "language": language, "model": model.name}

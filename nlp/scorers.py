@@ -8,6 +8,7 @@ from typing import Protocol
 
 POSITIVE_CUT = 0.05  # VADER's published thresholds on the compound score
 NEGATIVE_CUT = -0.05
+DEFAULT_SCORER = "tweet"  # trained on SemEval tweets; "vader" remains available by name
 
 
 class SentimentScorer(Protocol):

@@ -1,25 +1,27 @@
 """Sentiment per mention and per brand reference.
 
-The mention's score is the scorer's score of the whole text (VADER's compound is calibrated on
-whole texts). When a text names one brand only, that is also the brand's score: the whole story is
-about it. When it names several, each reference's score comes from the clauses that name it, so
-"switched from Orbit to Acme, Acme is so much better, Orbit was awful" is positive for Acme and
-negative for Orbit; when those clauses carry no sentiment, the sentence's score stands.
+The mention's score is the scorer's score of the whole text. Each brand reference gets the
+target-dependent model's score toward it (nlp/target_sentiment.py), in one-brand texts too: "the
+camera is great but Acme's support ignored me" is positive as a text and negative toward Acme.
+The target model reads the whole-text model's probabilities; when the mention's scorer is that
+model they are computed once for both.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
+import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from nlp.language import UNDETERMINED
-from nlp.scorers import label_for, load_scorer
+from nlp.scorers import load_scorer
+from nlp.target_sentiment import Item, load_target_scorer
+from nlp.tweet_sentiment import LABELS, TweetSentimentScorer, load_tweet_scorer
 
 UNSCORED = "unscored"
-CLAUSE_BREAK = re.compile(r"\s*(?:[,;:]|\s-\s|\bbut\b|\bwhile\b|\bwhereas\b|\bhowever\b|\balthough\b)\s*", re.IGNORECASE)
+MAX_REFS_SCORED = 64  # per text; further references (a hostile text naming a brand 10,000 times) get the text's score
 
 if not Doc.has_extension("sentiment_label"):
     Doc.set_extension("sentiment_label", default=UNSCORED)
@@ -36,6 +38,7 @@ class Sentiment:
 
     def __init__(self, scorer: str) -> None:
         self.scorer = load_scorer(scorer)
+        self.target = load_target_scorer()
 
     def __call__(self, doc: Doc) -> Doc:
         return next(iter(self.pipe([doc])))
@@ -56,57 +59,31 @@ class Sentiment:
 
     def _score_batch(self, docs: list[Doc]) -> list[Doc]:
         scorable = [d for d in docs if self._scorable(d) and d.text.strip()]
-        # One scorer call for every text and every clause in the batch: the model may be vectorised.
-        pieces: list[str] = []
-        plans = []
-        for doc in scorable:
-            plan = self._plan(doc)
-            plans.append(plan)
-            pieces.append(doc.text)
-            for _, sentence, clauses in plan:
-                pieces.append(sentence)
-                pieces.extend(clauses)
-        scores = iter(self.scorer.score(pieces))
-        for doc, plan in zip(scorable, plans):
-            doc._.sentiment_label, doc._.sentiment_score = next(scores)
+        texts = [d.text for d in scorable]
+        whole = None
+        if isinstance(self.scorer, TweetSentimentScorer):
+            whole = self.scorer.probabilities(texts)
+            doc_scores = [(LABELS[int(np.argmax(p))], round(float(p[2] - p[0]), 4)) for p in whole]
+        else:
+            doc_scores = self.scorer.score(texts)
+        items, owners = [], []
+        for i, doc in enumerate(scorable):
+            doc._.sentiment_label, doc._.sentiment_score = doc_scores[i]
             refs = list(doc._.brand_refs or [])
-            if len({r.brand for r in refs}) == 1:
-                refs = [replace(r, sentiment_label=doc._.sentiment_label, sentiment_score=doc._.sentiment_score) for r in refs]
-            for ref_index, _, clauses in plan:
-                sentence_label, sentence_score = next(scores)
-                clause_scores = [next(scores) for _ in clauses]
-                decided = [s for label, s in clause_scores if label != "neutral"]
-                value = sum(decided) / len(decided) if decided else sentence_score
-                label = label_for(value) if decided else sentence_label
-                refs[ref_index] = replace(refs[ref_index], sentiment_label=label, sentiment_score=round(value, 4))
-            doc._.brand_refs = refs
+            for index, ref in enumerate(refs[:MAX_REFS_SCORED]):
+                others = tuple((r.start_char, r.end_char) for r in refs[:MAX_REFS_SCORED] if r.brand != ref.brand or r.product != ref.product)
+                items.append(Item(doc.text, ref.start_char, ref.end_char, others))
+                owners.append((i, index))
+            doc._.brand_refs = [replace(r, sentiment_label=doc._.sentiment_label, sentiment_score=doc._.sentiment_score) for r in refs]
+        if items:
+            rows = [i for i, _ in owners]
+            # The target model reads the whole-text model's probabilities, whatever the mention's scorer.
+            probs = whole[rows] if whole is not None else load_tweet_scorer().probabilities([item.text for item in items])
+            for (i, index), (label, score) in zip(owners, self.target.score(items, probs)):
+                refs = scorable[i]._.brand_refs
+                refs[index] = replace(refs[index], sentiment_label=label, sentiment_score=score)
         scored = {id(d) for d in scorable}
         for doc in docs:
             if id(doc) not in scored:
                 doc._.sentiment_label, doc._.sentiment_score = UNSCORED, None
         return docs
-
-    @staticmethod
-    def _plan(doc: Doc) -> list[tuple[int, str, list[str]]]:
-        """For each reference: its sentence and the clauses of that sentence that name it.
-
-        Texts that name a single brand need no plan: the document's score is the brand's.
-        """
-        plan: list[tuple[int, str, list[str]]] = []
-        if len({r.brand for r in doc._.brand_refs or []}) <= 1:
-            return plan
-        for index, ref in enumerate(doc._.brand_refs or []):
-            span = doc.char_span(ref.start_char, ref.end_char, alignment_mode="expand")
-            sentence = span.sent if span is not None and doc.has_annotation("SENT_START") else doc[:]
-            clauses, offset = [], sentence.start_char
-            for part in CLAUSE_BREAK.split(sentence.text):
-                start = doc.text.find(part, offset) if part else -1
-                if part and start >= 0:
-                    offset = start + len(part)
-                    if start <= ref.start_char < start + len(part):
-                        clauses.append(part)
-            # Other clauses naming the same target count too ("Orbit ... , Orbit was awful").
-            target = ref.text.casefold()
-            clauses += [c for c in CLAUSE_BREAK.split(sentence.text) if c and target in c.casefold() and c not in clauses]
-            plan.append((index, sentence.text, clauses))
-        return plan

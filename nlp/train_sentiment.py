@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     random.Random(SEED).shuffle(rows)
     print(f"SemEval tweets: {len(semeval)}; excluded as TweetEval validation tweets: {excluded}; training rows after dedupe: {len(rows)}")
     features = TweetFeatures()
-    X = features.transform([t for t, _ in rows])
+    X = features.transform([t for t, _ in rows]).to_csr()
     y = [LABELS.index(label) for _, label in rows]
     cut = len(rows) // 10
     X_hold, y_hold, X_train, y_train = X[:cut], y[:cut], X[cut:], y[cut:]

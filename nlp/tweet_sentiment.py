@@ -1,6 +1,7 @@
 """A tweet-trained sentiment model: word and character n-grams plus VADER's score, fed to a
 class-balanced linear model trained on SemEval 2013-2016 tweets (see nlp/train_sentiment.py and
-docs/sentiment-model.md). CPU only, a few MB, thousands of texts per second on one core."""
+docs/sentiment-model.md). CPU only, a few MB, thousands of texts per second on one core; scoring
+needs NumPy and the hashing of nlp/hashing.py only (no scikit-learn, no SciPy), so it starts fast."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
-from sklearn.feature_extraction.text import HashingVectorizer
+
+from nlp.hashing import Block, char_wb_ngrams, dense, hashed, logits, softmax, stack, word_ngrams
 
 LABELS = ("negative", "neutral", "positive")
 WORD_FEATURES = 2**18
@@ -49,29 +50,32 @@ def mark_negation(text: str) -> str:
     return " ".join(out)
 
 
-class TweetFeatures:
-    """Hashed features need no vocabulary to ship: the same function at training and scoring time."""
+@lru_cache(maxsize=1)
+def vader():
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-    def __init__(self) -> None:
-        self.words = HashingVectorizer(n_features=WORD_FEATURES, ngram_range=(1, 3), alternate_sign=False,
-                                       token_pattern=r"[^\s]+", lowercase=False, norm="l2")
-        self.chars = HashingVectorizer(n_features=CHAR_FEATURES, analyzer="char_wb", ngram_range=(2, 5),
-                                       alternate_sign=False, lowercase=False, norm="l2")
-        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-        self.vader = SentimentIntensityAnalyzer()
-
-    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        normalised = [normalise(t) for t in texts]
-        lexicon = np.array([_vader_row(self.vader.polarity_scores(t[:2000])) for t in texts]).reshape(len(texts), 4)
-        return sparse.hstack(
-            [self.words.transform([mark_negation(t) for t in normalised]), self.chars.transform(normalised), sparse.csr_matrix(lexicon)],
-            format="csr",
-        )
+    return SentimentIntensityAnalyzer()
 
 
-def _vader_row(scores: dict[str, float]) -> list[float]:
+def vader_scores(text: str) -> list[float]:
+    """VADER's neg, neu, pos and compound; its cost grows with the square of the length, hence the cap."""
+    scores = vader().polarity_scores(text[:2000])
     return [scores["neg"], scores["neu"], scores["pos"], scores["compound"]]
+
+
+class TweetFeatures:
+    """Hashed features need no vocabulary to ship: the same function at training and scoring time.
+
+    Word 1-3-grams (negation marked) and character 2-5-grams inside words, each block L2-normalised,
+    then VADER's four scores.
+    """
+
+    def transform(self, texts: Sequence[str]) -> Block:
+        normalised = [normalise(t) for t in texts]
+        words = hashed([word_ngrams(mark_negation(t).split(), 3) for t in normalised], WORD_FEATURES)
+        chars = hashed([char_wb_ngrams(t, 2, 5) for t in normalised], CHAR_FEATURES)
+        lexicon = dense(np.array([vader_scores(t) for t in texts], dtype=np.float64).reshape(len(texts), 4))
+        return stack([words, chars, lexicon])
 
 
 class TweetSentimentScorer:
@@ -86,10 +90,10 @@ class TweetSentimentScorer:
         self.features = TweetFeatures()
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        logits = np.asarray(self.features.transform(texts) @ self.weights.T) + self.bias
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
+        """(negative, neutral, positive) per text."""
+        if not texts:
+            return np.zeros((0, 3))
+        return softmax(logits(self.features.transform(texts), self.weights, self.bias))
 
     def score(self, texts: Sequence[str]) -> list[tuple[str, float]]:
         """Blank texts say nothing, so they are neutral at 0 rather than whatever the biases prefer."""

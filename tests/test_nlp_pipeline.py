@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import spacy
 
-from nlp.pipeline import analyse, build_pipeline, sentiment_lines
+from nlp.line_sentiment import sentiment_lines
+from nlp.pipeline import analyse, build_pipeline
 
 CATALOG = [
     {"name": "Acme Mobile", "aliases": ["Acme"], "case_sensitive": False, "competitors": ["Orbit"], "exclusions": [], "products": []},

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from zmot.config import ConfigError, load_config, missing_local_files
+from zmot.errors import ConfigError
 from zmot.runcontext import WAREHOUSE_FILE, default_config_dir, default_data_dir, default_warehouse
 
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "config" / "sample"
@@ -197,6 +197,7 @@ def _paths(parser: argparse.ArgumentParser) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from zmot.airflow_env import airflow_environment, run_dag_locally
     from zmot.analyst import EXAMPLE_QUERY, print_summary
+    from zmot.config import load_config
 
     config_dir = args.config.resolve()
     load_config(config_dir)  # fail fast with a clear message
@@ -268,6 +269,7 @@ def _backfill(args: argparse.Namespace) -> int:
 
 def _run_range(args: argparse.Namespace, dates: list[date], *, send_alerts: bool) -> int:
     from zmot.airflow_env import airflow_environment, run_dag_locally
+    from zmot.config import load_config
 
     config_dir = (args.config or default_config_dir()).resolve()
     load_config(config_dir)
@@ -347,7 +349,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _sentiment(args: argparse.Namespace) -> int:
-    from nlp.pipeline import sentiment_lines
+    from nlp.line_sentiment import sentiment_lines
 
     return _judge_lines(args, lambda texts, targets: sentiment_lines(texts, targets))
 
@@ -466,6 +468,8 @@ def _labels_export(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
+    from zmot.config import load_config, missing_local_files
+
     cfg = load_config((args.config or default_config_dir()).resolve())
     missing = missing_local_files(cfg)
     if missing:

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from warehouse.spike_rules import SpikeDefaults
+from zmot.errors import ConfigError
 from zmot.yamlfile import YamlFileError, read_yaml
 
 BRANDS_FILE = "brands.yaml"
@@ -30,10 +31,6 @@ SOURCES_FILE = "sources.yaml"
 ALERTS_FILE = "alerts.yaml"
 _TOP_KEYS = {BRANDS_FILE: "a 'brands:' list", SOURCES_FILE: "'http:' and a 'sources:' list", ALERTS_FILE: "'sender:', 'recipients:', 'smtp:', 'rules:'"}
 _SECRET_KEY = re.compile(r"pass|secret|token|credential|api_?key|_env$", re.IGNORECASE)
-
-
-class ConfigError(ValueError):
-    """A config file is missing, unreadable or wrong; the message names the file, key and fix."""
 
 
 class _Model(BaseModel):

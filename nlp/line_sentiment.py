@@ -1,0 +1,49 @@
+"""The `zmot sentiment` contract: one JSON-able result per input line, in order, every line scored.
+
+Without a target a line gets the whole-text scorer's score; with one, the target-dependent model's
+score toward it (nlp/target_sentiment.py). No spaCy here: the command starts in well under a second
+of imports (NumPy, VADER, the two models).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from typing import Any
+
+import numpy as np
+
+from nlp.langid import identify
+from nlp.scorers import DEFAULT_SCORER, load_scorer
+from nlp.target_sentiment import item_for, load_target_scorer
+from nlp.tweet_sentiment import load_tweet_scorer
+
+BATCH = 512
+
+
+def sentiment_lines(
+    lines: Iterable[str], targets: Iterable[str | None] | None = None, *, scorer: str = DEFAULT_SCORER
+) -> Iterator[dict[str, Any]]:
+    """label, score, language and model per line; with a target, scored toward it."""
+    model = load_scorer(scorer)
+    pairs = iter(zip(lines, targets) if targets is not None else ((line, None) for line in lines))
+    while batch := list(islice(pairs, BATCH)):
+        yield from _scored(batch, model)
+
+
+def _scored(batch: list[tuple[str, str | None]], model) -> Iterator[dict[str, Any]]:
+    plain = [i for i, (_, target) in enumerate(batch) if not target]
+    aimed = [i for i, (_, target) in enumerate(batch) if target]
+    results: dict[int, tuple[tuple[str, float], str]] = {}
+    for i, scored in zip(plain, model.score([batch[i][0] for i in plain])):
+        results[i] = (scored, model.name)
+    if aimed:
+        target_model = load_target_scorer()
+        texts = [batch[i][0] for i in aimed]
+        whole = load_tweet_scorer().probabilities(texts) if any(t.strip() for t in texts) else np.zeros((len(texts), 3))
+        for i, scored in zip(aimed, target_model.score([item_for(*batch[i]) for i in aimed], whole)):
+            results[i] = (scored, target_model.name)
+    for i, (text, _) in enumerate(batch):
+        (label, score), name = results[i]
+        language, _ = identify(text)
+        yield {"label": label, "score": round(score, 4), "language": language, "model": name}
