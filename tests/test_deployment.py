@@ -11,15 +11,26 @@ import yaml
 from tests.conftest import PROJECT
 
 COMPOSE = PROJECT / "docker-compose.yml"
+CELERY_COMPOSE = PROJECT / "docker-compose.celery.yml"
+# The two deployments: the default (LocalExecutor), and the Celery variant as docs/scaling.md runs it.
+VARIANTS = {
+    "local": ["-f", str(COMPOSE)],
+    "celery": ["-f", str(COMPOSE), "-f", str(CELERY_COMPOSE), "--profile", "celery"],
+}
 
 
-def test_the_compose_file_validates() -> None:
+def compose_config(variant: str, *extra: str) -> subprocess.CompletedProcess:
     if shutil.which("docker-compose") is None:
         pytest.skip("docker-compose is not installed (.ci/run installs it with apt-get)")
-    result = subprocess.run(
-        ["docker-compose", "-f", str(COMPOSE), "--env-file", str(PROJECT / ".env.example"), "config", "-q"],
+    return subprocess.run(
+        ["docker-compose", *VARIANTS[variant], "--env-file", str(PROJECT / ".env.example"), "config", *extra],
         capture_output=True, text=True, cwd=PROJECT,
     )
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_compose_files_validate(variant: str) -> None:
+    result = compose_config(variant, "-q")
     assert result.returncode == 0, result.stderr
 
 
@@ -38,14 +49,10 @@ def test_secrets_come_from_an_uncommitted_env_file() -> None:
     assert (PROJECT / ".env.example").exists()
 
 
-def resolved_compose() -> dict:
-    """The compose file as docker-compose resolves it with .env.example: anchors merged, variables filled in."""
-    if shutil.which("docker-compose") is None:
-        pytest.skip("docker-compose is not installed (.ci/run installs it with apt-get)")
-    result = subprocess.run(
-        ["docker-compose", "-f", str(COMPOSE), "--env-file", str(PROJECT / ".env.example"), "config"],
-        capture_output=True, text=True, cwd=PROJECT, check=True,
-    )
+def resolved_compose(variant: str = "local") -> dict:
+    """The deployment as docker-compose resolves it with .env.example: files and anchors merged, variables filled in."""
+    result = compose_config(variant)
+    assert result.returncode == 0, result.stderr
     return yaml.safe_load(result.stdout)
 
 
@@ -98,7 +105,7 @@ def test_the_image_installs_with_airflows_constraints_for_the_pinned_version() -
     airflow_version = next(p.split("==")[1] for p in pins if p.startswith("apache-airflow=="))
     assert f"ARG AIRFLOW_VERSION={airflow_version}" in dockerfile
     assert "constraints-${AIRFLOW_VERSION}/constraints-${PYTHON_VERSION}.txt" in dockerfile
-    assert '--constraint /tmp/constraints.txt "apache-airflow==${AIRFLOW_VERSION}"' in dockerfile
+    assert '--constraint /tmp/constraints.txt "apache-airflow[celery]==${AIRFLOW_VERSION}"' in dockerfile
     # the demo runs in the image: its DAG and sample config sit beside the (editable) packages
     assert "COPY --chown=airflow:root dags /opt/zmot/dags" in dockerfile
     assert "COPY --chown=airflow:root config/sample /opt/zmot/config/sample" in dockerfile
@@ -114,3 +121,54 @@ def test_our_requirements_overrule_only_the_airflow_pins_they_exclude() -> None:
     )
     assert kept == ["requests==2.32.3", "pydantic==2.11.0", "SQLAlchemy==1.4.54"]
     assert dropped == ["duckdb==1.1.3 (we need duckdb==2.0.1)"]
+
+
+CELERY_ONLY = ("redis", "airflow-worker")
+
+
+def test_the_default_deployment_runs_the_local_executor_and_starts_no_celery_service() -> None:
+    services = resolved_compose("local")["services"]
+    assert {services[name]["environment"]["AIRFLOW__CORE__EXECUTOR"] for name in AIRFLOW_SERVICES} == {"LocalExecutor"}
+    # `docker compose up` without `--profile celery` leaves these out
+    assert all(services[name]["profiles"] == ["celery"] for name in CELERY_ONLY)
+    assert all("profiles" not in services[name] for name in AIRFLOW_SERVICES)
+
+
+def test_the_celery_variant_gives_every_airflow_container_the_broker_and_the_result_backend() -> None:
+    services = resolved_compose("celery")["services"]
+    airflow = (*AIRFLOW_SERVICES, "airflow-worker")
+    for variable in ("AIRFLOW__CORE__EXECUTOR", "AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CELERY__RESULT_BACKEND"):
+        values = {services[name]["environment"].get(variable) for name in airflow}
+        assert len(values) == 1 and None not in values, (variable, values)
+    env = services["airflow-scheduler"]["environment"]
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://redis:")
+    # the deployment's PostgreSQL, with the same login as Airflow's metadata
+    metadata = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].split("://", 1)[1]
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == f"db+postgresql://{metadata}"
+    for name in ("airflow-scheduler", "airflow-worker"):
+        assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy", name
+
+
+def test_a_celery_worker_sees_the_data_volume_and_settings_the_scheduler_sees() -> None:
+    """Staging, the writer's file and the published copy are on one volume every task's container mounts."""
+    from zmot.runcontext import DATA_DIR_ENV
+
+    services = resolved_compose("celery")["services"]
+    worker, scheduler = services["airflow-worker"], services["airflow-scheduler"]
+    assert worker["image"] == scheduler["image"] and worker["user"] == scheduler["user"]
+    assert sorted(worker["volumes"]) == sorted(scheduler["volumes"])
+    worker_env = {k: v for k, v in worker["environment"].items() if k != "DUMB_INIT_SETSID"}
+    assert worker_env == scheduler["environment"]  # the data dir, the Fernet key, the SMTP target, ...
+    data_dir = worker_env[DATA_DIR_ENV]
+    data_volume = next(v.split(":")[0] for v in worker["volumes"] if v.split(":")[1] == data_dir)
+    assert data_volume in resolved_compose("celery")["volumes"]  # a named volume, not a per-container folder
+    assert worker["command"] == "celery worker"
+
+
+def test_the_celery_services_have_health_checks_and_the_writer_pool_is_unchanged() -> None:
+    local, celery = resolved_compose("local")["services"], resolved_compose("celery")["services"]
+    assert "redis-cli" in celery["redis"]["healthcheck"]["test"]
+    assert "inspect ping" in " ".join(celery["airflow-worker"]["healthcheck"]["test"])
+    # one airflow-init for both: the same migration, admin and one-slot zmot_warehouse pool
+    assert celery["airflow-init"]["command"] == local["airflow-init"]["command"]
