@@ -10,6 +10,7 @@ times does not pass for fifty voices. Computed once, when the alert is stored (w
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -202,7 +203,7 @@ def _distinct(texts: Iterable[tuple[str | None, str]]) -> list[tuple[str | None,
 def terms(text: str, own_names: re.Pattern[str] | None = None) -> set[str]:
     """The words (not function words) and two-word phrases of a text, no URL, handle or own name;
     a phrase never spans punctuation or a removed name."""
-    text = _HANDLE.sub(" . ", _URL.sub(" . ", text.casefold()))
+    text = _HANDLE.sub(" . ", _URL.sub(" . ", html.unescape(text).casefold()))  # feeds and tweets escape "&amp;"
     if own_names is not None:
         text = own_names.sub(" . ", text)
     found: set[str] = set()

@@ -2,4 +2,5 @@
 -- stored, as JSON: the phrases over-represented in the window against the 28 days before, the sources
 -- and products carrying it, and distinct authors against mentions. NULL for alerts stored before
 -- this column existed (the email computes theirs when it is sent).
-ALTER TABLE alerts ADD COLUMN drivers JSON;
+-- IF NOT EXISTS: a file whose version rows were rolled back applies this again.
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS drivers JSON;
