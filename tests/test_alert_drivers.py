@@ -4,8 +4,9 @@ and how many distinct people are talking; on the demo's outage and on real airli
 from __future__ import annotations
 
 import csv
+import html
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -15,6 +16,7 @@ from tests.conftest import shared_data
 from warehouse.alert_drivers import AlertDrivers, Phrase, Share, over_represented, terms
 from zmot.config import AlertsConfig
 from zmot.notify import build_alert_email
+from zmot.report import write_report
 
 SPIKE_DAY = datetime(2026, 11, 11)
 
@@ -107,3 +109,11 @@ def test_hostile_text_in_the_drivers_is_escaped_in_the_html_email() -> None:
     assert "<script>" not in page and "<img src=x" not in page and "&lt;script&gt;" in page
     assert "9 mentions from 7 distinct authors (1 with no author named)" in msg.get_body(("plain",)).get_content()
     assert json.loads(drivers.to_json())["phrases"][0]["text"] == hostile
+
+
+def test_the_report_s_alerts_table_says_in_short_what_drives_each_alert(demo_warehouse: Path, tmp_path: Path) -> None:
+    out = write_report(demo_warehouse, "Acme Mobile", 30, tmp_path / "acme.html", end=date(2026, 11, 14))
+    drivers, mentions, authors = _demo_alert(demo_warehouse)
+    page = out.read_text(encoding="utf-8")
+    assert "<th>what drives it</th>" in page
+    assert html.escape(drivers.summary()) in page and f"{mentions} mentions, {authors} authors" in page

@@ -26,9 +26,9 @@ from warehouse.db import sql_text
 
 BASELINE_DAYS = 28
 MIN_PHRASE_MENTIONS = 3  # in the window: fewer is an anecdote
-MIN_Z = 1.96  # a floor (about 2.5 % one-sided by chance); the ranking is by z
+MIN_Z = 1.96  # how far above its own baseline rate a phrase must be (about 2.5 % one-sided by chance)
 MAX_PHRASES = 8
-PRIOR_WEIGHT = 0.1
+PRIOR_WEIGHT = 0.1  # the Dirichlet prior: the pooled counts at a tenth of their weight
 MAX_SHARES = 3
 
 # Function words only: "down", "no", "not", "again", "twice", "bill" carry complaints and stay.
@@ -38,9 +38,9 @@ can could did do does doing during each few for from further had has have having
 himself his how i if in into is it its itself just me more most my myself of off on once only or other our ours
 ourselves out over own same she should so some such than that the their theirs them themselves then there these
 they this those through to too under until up very was we were what when where which while who whom why will
-with would you your yours yourself yourselves im ive id ill youre youve dont doesnt didnt isnt wasnt cant
+with would you your yours yourself yourselves im id ill youre youve dont doesnt didnt isnt wasnt cant
 couldnt wont wouldnt get got gets ive it's i'm i've don't doesn't didn't isn't wasn't can't couldn't won't
-wouldn't you're you've that's there's what's let's one really still even much many like just anyone else via
+wouldn't you're you've that's there's what's let's one really even much many like anyone else via
 """.split())
 # Too common in complaints to say anything alone, telling in a phrase: "no signal", "down again".
 WEAK = frozenset({"no", "not", "never", "again", "still", "now", "today", "time"})
@@ -53,8 +53,8 @@ _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 @dataclass(frozen=True)
 class Phrase:
     text: str
-    window: int  # distinct texts in the window that use it
-    baseline: int  # distinct texts in the baseline that use it
+    window: int  # (author, text) pairs in the window that use it
+    baseline: int  # and in the baseline
     z: float  # Fightin' Words log-odds z-score of its share, window against baseline
 
 
@@ -160,7 +160,7 @@ def over_represented(window: Iterable[tuple[str | None, str]], baseline: Iterabl
         if count < min_count or term in WEAK:
             continue
         b = y_b[term]
-        a = PRIOR_WEIGHT * (count + b)  # the pooled counts, a tenth of their weight
+        a = PRIOR_WEIGHT * (count + b)
         spread = math.sqrt(1 / (count + a) + 1 / (b + a))
         rise = (math.log((count + a) / window_days) - math.log((b + a) / baseline_days)) / spread
         share = (math.log((count + a) / (n_w - count + a)) - math.log((b + a) / (n_b - b + a))) / spread
