@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from alerts.chart import spike_chart
+from warehouse.alert_drivers import AlertDrivers
 
 METRIC_LABELS = {
     "negative_mentions": "negative mentions",
@@ -76,6 +77,7 @@ class AlertEmail:
     mentions: list[DrivingMention]
     reproduce_sql: str
     also: list[AlsoUnusual] = field(default_factory=list)
+    drivers: AlertDrivers | None = None
 
     @property
     def metric_label(self) -> str:
@@ -145,6 +147,7 @@ def _plain(alert: AlertEmail) -> str:
     lines += [f"{k:9} {v}" for k, v in _numbers(alert)]
     if alert.also:
         lines += ["", "Also unusual in the same window:"] + [f"- {a.line()}" for a in alert.also]
+    lines += _drivers_plain(alert.drivers)
     lines += ["", "What people are saying:"]
     for m in alert.mentions:
         score = "" if m.sentiment_score is None else f" {m.sentiment_score:+.2f}"
@@ -156,6 +159,32 @@ def _plain(alert: AlertEmail) -> str:
         lines.append("- (no stored mentions in the window)")
     lines += ["", "Reproduce it:", f'  zmot sql "{alert.reproduce_sql}"', "", f"Alert id {alert.alert_id}"]
     return "\n".join(lines) + "\n"
+
+
+def _drivers_lines(drivers: AlertDrivers) -> tuple[str, list[str], list[tuple[str, str]]]:
+    """The heading, the phrases, and the labelled lines (sources, products, voices) of "What drives it"."""
+    heading = f"What drives it (the window against the {drivers.baseline_days} days before, {drivers.baseline_mentions} mentions then)"
+    labelled = [("Sources", drivers.share_line(drivers.sources)), ("Products", drivers.share_line(drivers.products)),
+                ("Voices", drivers.voices)]
+    phrases = drivers.phrase_lines() or ["no word or phrase stands out against the baseline"]
+    return heading, phrases, [(k, v) for k, v in labelled if v]
+
+
+def _drivers_plain(drivers: AlertDrivers | None) -> list[str]:
+    if drivers is None:
+        return []
+    heading, phrases, labelled = _drivers_lines(drivers)
+    return ["", heading + ":"] + [f"- {header_safe(p)}" for p in phrases] + [f"{k + ':':9} {header_safe(v)}" for k, v in labelled]
+
+
+def _drivers_html(drivers: AlertDrivers | None) -> str:
+    if drivers is None:
+        return ""
+    e = html.escape
+    heading, phrases, labelled = _drivers_lines(drivers)
+    items = "".join(f"<li>{e(p)}</li>" for p in phrases)
+    rows = "".join(f"<tr><th align='left' style='padding-right:12px'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in labelled)
+    return f"<h3>{e(heading)}</h3>\n<ul style='padding-left:18px;font-size:14px'>{items}</ul>\n<table style='font-size:14px'>{rows}</table>"
 
 
 def _html(alert: AlertEmail, chart_cid: str) -> str:
@@ -182,6 +211,7 @@ def _html(alert: AlertEmail, chart_cid: str) -> str:
 <img src="cid:{e(chart_cid)}" alt="{e(alert.metric_label)} per day, spike marked" width="700">
 <table style="margin:12px 0;font-size:14px">{rows}</table>
 {also}
+{_drivers_html(alert.drivers)}
 <h3>What people are saying</h3>
 <ul style="padding-left:18px;font-size:14px">{mentions}</ul>
 <h3>Reproduce it</h3>

@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 
 import duckdb
 
+from warehouse.alert_drivers import alert_drivers
 from warehouse.db import transaction
 from warehouse.spikes import DetectorRules, Spike, detect_spikes
 
@@ -25,15 +26,17 @@ class Metric:
     kind: str  # count | ratio | level
     direction: str  # up | down
     zero_filled: bool  # a day without rows is a 0 (counts), or simply has no value
+    mentions: str  # over v_target_mentions: the mentions that make the series (an alert's email and drivers)
 
 
 # Shares are only computed on days with enough mentions to mean something (see MIN_SHARE_VOLUME).
 MIN_SHARE_VOLUME = 5
 METRICS = {
-    "negative_mentions": Metric("s.negative", "count", "up", True),
-    "lzmot_mentions": Metric("s.lzmot", "count", "up", True),
-    "negative_share": Metric(f"CASE WHEN s.mentions >= {MIN_SHARE_VOLUME} THEN s.negative / s.mentions END", "ratio", "up", False),
-    "avg_rating": Metric("s.avg_rating", "level", "down", False),
+    "negative_mentions": Metric("s.negative", "count", "up", True, "sentiment_label = 'negative'"),
+    "lzmot_mentions": Metric("s.lzmot", "count", "up", True, "moment = 'lzmot'"),
+    "negative_share": Metric(f"CASE WHEN s.mentions >= {MIN_SHARE_VOLUME} THEN s.negative / s.mentions END", "ratio", "up", False,
+                             "sentiment_label = 'negative'"),
+    "avg_rating": Metric("s.avg_rating", "level", "down", False, "rating IS NOT NULL"),
 }
 
 
@@ -119,6 +122,7 @@ def detect_and_store(
                 for spike in detect_spikes(points, metric_rules, evaluate_from=evaluate_from):
                     if _insert(con, key, metric, spike, run_key, notify_after, suppress):
                         new_ids.append(alert_id(key, metric, spike.timestamp))
+                        _store_drivers(con, key, metric, spike)
     return new_ids
 
 
@@ -127,6 +131,13 @@ def _scale(kind: str) -> dict[str, float]:
     if kind == "count":
         return {}
     return {"min_volume": 0.0, "min_excess": 0.1 if kind == "ratio" else 0.05}
+
+
+def _store_drivers(con: duckdb.DuckDBPyConnection, key: SeriesKey, metric: str, spike: Spike) -> None:
+    """Once, with the alert: the email, the report and anyone querying `alerts` read the same reason."""
+    drivers = alert_drivers(con, brand=key.brand, product=key.product, source_kind=key.source_kind,
+                            mentions_condition=METRICS[metric].mentions, window_start=spike.timestamp, window_end=spike.window_end)
+    con.execute("UPDATE alerts SET drivers = ? WHERE alert_id = ?", [drivers.to_json(), alert_id(key, metric, spike.timestamp)])
 
 
 def _insert(con: duckdb.DuckDBPyConnection, key: SeriesKey, metric: str, spike: Spike, run_key: str,

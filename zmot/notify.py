@@ -12,14 +12,15 @@ import duckdb
 
 from alerts.compose import AlertEmail, AlsoUnusual, DrivingMention, compose
 from alerts.deliver import SmtpTarget, send_smtp, write_outbox
-from warehouse.detect import SeriesKey, daily_series
+from warehouse.alert_drivers import AlertDrivers, alert_drivers
+from warehouse.detect import METRICS, SeriesKey, daily_series
 from zmot.config import AlertsConfig, SmtpSettings
 
 log = logging.getLogger(__name__)
 
 CHART_DAYS = 42
 _ALERT_COLUMNS = (
-    "alert_id, brand, product, source_kind, metric, window_start, window_end, observed, expected, ratio, severity, reason"
+    "alert_id, brand, product, source_kind, metric, window_start, window_end, observed, expected, ratio, severity, reason, drivers"
 )
 
 
@@ -115,8 +116,8 @@ def build_alert_email(
     start: datetime = row["window_start"]
     key = SeriesKey(row["brand"], row["product"], row["source_kind"])
     series = daily_series(con, key, row["metric"], start.date() - timedelta(days=CHART_DAYS), start.date())
-    where, order = DRIVERS[row["metric"]]
-    scope, params = _scope(key, start, where)
+    scope, params = _scope(key, start, METRICS[row["metric"]].mentions)
+    order = MENTION_ORDER[row["metric"]]
     mentions = _driving_mentions(con, scope, params, order, cfg.rules.max_mentions_per_email)
     shown = scope
     for value in params:
@@ -128,16 +129,25 @@ def build_alert_email(
         expected=row["expected"], ratio=row["ratio"], severity=row["severity"], reason=row["reason"],
         series=series, mentions=mentions,
         also=[AlsoUnusual(r["metric"], r["product"], r["source_kind"], r["observed"], r["expected"], r["ratio"]) for r in also],
-        reproduce_sql=reproduce,
+        reproduce_sql=reproduce, drivers=_drivers(con, row),
     )
 
 
-# metric -> (which mentions drive it, in which order): customers' own stories first
-DRIVERS = {
-    "negative_mentions": ("sentiment_label = 'negative'", "moment = 'lzmot' DESC, sentiment_score NULLS LAST, published_at, mention_id"),
-    "negative_share": ("sentiment_label = 'negative'", "moment = 'lzmot' DESC, sentiment_score NULLS LAST, published_at, mention_id"),
-    "lzmot_mentions": ("moment = 'lzmot'", "sentiment_score NULLS LAST, published_at, mention_id"),
-    "avg_rating": ("rating IS NOT NULL", "rating, published_at, mention_id"),
+def _drivers(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> AlertDrivers:
+    """As stored with the alert; an alert stored before drivers were (migration 010) gets them now."""
+    if row.get("drivers"):
+        return AlertDrivers.from_json(row["drivers"])
+    return alert_drivers(con, brand=row["brand"], product=row["product"], source_kind=row["source_kind"],
+                         mentions_condition=METRICS[row["metric"]].mentions, window_start=row["window_start"],
+                         window_end=row["window_end"])
+
+
+# metric -> the order its mentions are quoted in (which mentions: METRICS): customers' own stories first
+MENTION_ORDER = {
+    "negative_mentions": "moment = 'lzmot' DESC, sentiment_score NULLS LAST, published_at, mention_id",
+    "negative_share": "moment = 'lzmot' DESC, sentiment_score NULLS LAST, published_at, mention_id",
+    "lzmot_mentions": "sentiment_score NULLS LAST, published_at, mention_id",
+    "avg_rating": "rating, published_at, mention_id",
 }
 
 

@@ -21,6 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
+from warehouse.alert_drivers import AlertDrivers  # noqa: E402
 from warehouse.publish import open_published  # noqa: E402
 
 STORY_LIMIT = 8
@@ -92,7 +93,7 @@ def _gather(con: Any, brand: str, days: int, end: date | None) -> dict[str, Any]
         "voice": _share_of_voice(con, match, period),
         "stories": stories,
         "alerts": _rows(con, """
-            SELECT window_start, product, source_kind, metric, observed, expected, reason, delivery
+            SELECT window_start, product, source_kind, metric, observed, expected, reason, drivers, delivery
             FROM alerts WHERE brand = ? AND window_start::DATE BETWEEN ? AND ? ORDER BY window_start DESC""", window),
         "generated": datetime.now(timezone.utc).replace(microsecond=0),
     }
@@ -212,9 +213,10 @@ def _render(data: dict[str, Any]) -> str:
     ]
     parts += [f"<figure>{svg}</figure>" for svg in _charts(data["series"])]
     parts.append("<h2>Alerts</h2>")
-    parts.append(_table(data["alerts"], [("window_start", "when"), ("metric", "metric"), ("product", "product"),
+    alerts = [{**a, "drivers": AlertDrivers.from_json(a["drivers"]).summary() if a["drivers"] else ""} for a in data["alerts"]]
+    parts.append(_table(alerts, [("window_start", "when"), ("metric", "metric"), ("product", "product"),
                                          ("source_kind", "sources"), ("observed", "observed"), ("expected", "expected"),
-                                         ("reason", "why")]) if data["alerts"] else "<p>No alerts in this period.</p>")
+                                         ("reason", "why"), ("drivers", "what drives it")]) if data["alerts"] else "<p>No alerts in this period.</p>")
     for moment, heading in (("lzmot", "Top LZMOT stories: customers leaving or warning others"),
                             ("zmot", "What prospects are asking (ZMOT), newest first"),
                             ("umot", "Advocacy (UMOT)")):
