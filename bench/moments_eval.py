@@ -75,20 +75,19 @@ def cross_source(examples: list[Example]) -> None:
 def contradictions(examples: list[Example], with_rule) -> None:
     """A UMOT with negative sentiment toward the target, or an LZMOT with positive, contradicts itself:
     how often the labels do, and the model's moments before and after nlp.moments.CONTRADICTS."""
-    from nlp.pipeline import DEFAULT_SCORER
-    from nlp.scorers import load_scorer
+    from nlp.line_sentiment import sentiment_lines
 
     def rate(pairs) -> str:
         pairs = list(pairs)
         bad = sum((m == "umot" and s == "negative") or (m == "lzmot" and s == "positive") for m, s in pairs)
         return f"{bad} of {len(pairs)} ({bad / max(1, len(pairs)):.1%})"
 
-    scored = load_scorer(DEFAULT_SCORER).score([e.text for e in examples])
+    scored = [(r["label"], r["score"]) for r in sentiment_lines([e.text for e in examples], [e.target for e in examples])]
     without_rule = classify([e.text for e in examples], [e.target for e in examples], [s for _, s in scored])
     labelled = [e for e in examples if e.sentiment]
     print("\nmoment/sentiment contradictions (UMOT told negatively, LZMOT told positively):")
     print(f"  in the labels (moment and sentiment toward the target, by hand): {rate((e.moment, e.sentiment) for e in labelled)}")
-    print(f"  model moments against the sentiment model's label, without the rule: "
+    print(f"  model moments against the sentiment model's label toward the target, without the rule: "
           f"{rate((r.moment, label) for r, (label, _) in zip(without_rule, scored))}")
     print(f"  ... with the rule (the shipped decision): {rate((r.moment, label) for r, (label, _) in zip(with_rule, scored))}")
     test = [i for i, e in enumerate(examples) if e.split == "test"]

@@ -162,12 +162,11 @@ def classify(
     if len(targets) != len(texts):
         raise ValueError(f"got {len(texts)} texts but {len(targets)} targets")
     if sentiments is None:
-        from nlp.pipeline import DEFAULT_SCORER
-        from nlp.scorers import load_scorer
+        from nlp.line_sentiment import sentiment_lines
 
-        scored = load_scorer(DEFAULT_SCORER).score(list(texts))
-        labels: Sequence[str | None] = [label for label, _ in scored]
-        sentiments = [score for _, score in scored]
+        scored = list(sentiment_lines(texts, targets))  # toward each target, as the pipeline scores references
+        labels: Sequence[str | None] = [r["label"] for r in scored]
+        sentiments = [r["score"] for r in scored]
     else:
         labels = [None] * len(texts)
     docs = _sentencizer().pipe(texts, batch_size=256)

@@ -68,12 +68,12 @@ def load_examples(extra: Path | None = None) -> list[Example]:
 def inputs(examples: Sequence[Example]) -> tuple[list[MomentInput], list[tuple[str, ...]]]:
     """What the model reads of each example (the readings the pipeline makes, nlp.moments.read_doc), and
     the moments the sentiment rules out for it (nlp.moments.CONTRADICTS)."""
+    from nlp.line_sentiment import sentiment_lines
     from nlp.moments import CONTRADICTS, _sentencizer, read_doc
-    from nlp.pipeline import DEFAULT_SCORER
-    from nlp.scorers import load_scorer
 
     texts = [e.text for e in examples]
-    scored = load_scorer(DEFAULT_SCORER).score(texts)
+    # toward the example's target, as the pipeline scores each reference (the whole text when it has none)
+    scored = [(r["label"], r["score"]) for r in sentiment_lines(texts, [e.target for e in examples])]
     docs = _sentencizer().pipe(texts, batch_size=256)
     readings = [read_doc(doc, e.target, sentiment=s) for doc, e, (_, s) in zip(docs, examples, scored)]
     return [MomentInput(r.scope, r.target, r.tokens) for r in readings], [CONTRADICTS.get(label, ()) for label, _ in scored]
