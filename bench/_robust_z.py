@@ -10,11 +10,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from statistics import median
 from typing import Literal
 
 import numpy as np
+
+from warehouse.spikes import _naive, _regular, _step  # the grid the baseline and the product share
 
 DETECTOR_VERSION = "zmot-spikes-1 (robust z)"
 MAD_TO_SD = 1.4826
@@ -176,25 +178,3 @@ def _reason(observed: float, expected: float, z: float, shape: _Shape, kind: str
     value = f"{observed:g}" if kind == "count" else f"{observed:.3g}"
     span = "" if shape.aggregate == 1 else f" in {start:%H:%M}-{end:%H:%M}"
     return f"{value}{span} vs about {expected:.3g} expected ({slot}); {abs(z):.1f} spreads {'above' if z > 0 else 'below'}"
-
-
-def _step(points: Sequence[tuple[datetime, float]]) -> timedelta:
-    gaps = [b[0] - a[0] for a, b in zip(points, points[1:]) if b[0] > a[0]]
-    if not gaps:
-        return timedelta(days=1)
-    return sorted(gaps)[len(gaps) // 2]
-
-
-def _regular(points: Sequence[tuple[datetime, float]], step: timedelta, kind: str) -> tuple[list[datetime], np.ndarray]:
-    """Put the points on a regular grid; missing counts are zero (nothing was said), other kinds NaN."""
-    start = _naive(points[0][0])
-    slots = int((_naive(points[-1][0]) - start) / step) + 1
-    times = [start + k * step for k in range(slots)]
-    values = np.full(slots, 0.0 if kind == "count" else np.nan)
-    for t, v in points:
-        values[round((_naive(t) - start) / step)] = float(v)
-    return times, values
-
-
-def _naive(t: datetime) -> datetime:
-    return t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo else t

@@ -135,15 +135,7 @@ def draw_round2(out_dir: Path, *, batches: int = 3, seed: int = 20261202, round_
             chosen[t.ref] = (t, f"cue{round_}:{moment}")
     rows = list(chosen.values())
     rng.shuffle(rows)
-    start = len(before)
-    for offset, (t, how) in enumerate(rows):
-        index = start + offset
-        record = {"id": index, "dataset": t.dataset, "file": t.file, "key": t.key, "target": t.target, "text": t.text, "draw": how}
-        with (out_dir / "candidates.jsonl").open("a", encoding="utf-8") as f:
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
-        with (out_dir / f"batch_r{round_}_{offset % batches}.jsonl").open("a", encoding="utf-8") as f:
-            f.write(json.dumps({"id": index, "target": t.target, "text": t.text}, ensure_ascii=False) + "\n")
-    print(f"{len(rows)} more candidates in {batches} batches: {Counter(how for _, how in rows)}")
+    _append_round(out_dir, rows, len(before), batches, round_)
 
 
 def draw_by_model(out_dir: Path, *, round_: int = 4, count: int = 900, batches: int = 3, seed: int = 20261204,
@@ -166,15 +158,19 @@ def draw_by_model(out_dir: Path, *, round_: int = 4, count: int = 900, batches: 
     ranked = [pool[i] for i in np.argsort(-probabilities[:, CLASSES.index("zmot")])[: count * 3]]
     chosen = [(t, f"model{round_}:zmot") for t in _spread(ranked, count, rng)]
     rng.shuffle(chosen)
-    start = len(before)
-    for offset, (t, how) in enumerate(chosen):
+    _append_round(out_dir, chosen, len(before), batches, round_)
+
+
+def _append_round(out_dir: Path, rows: list[tuple[Text, str]], start: int, batches: int, round_: int) -> None:
+    """A later round's candidates: ids continue the earlier rounds', batches are named after the round."""
+    for offset, (t, how) in enumerate(rows):
         index = start + offset
         record = {"id": index, "dataset": t.dataset, "file": t.file, "key": t.key, "target": t.target, "text": t.text, "draw": how}
         with (out_dir / "candidates.jsonl").open("a", encoding="utf-8") as f:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
         with (out_dir / f"batch_r{round_}_{offset % batches}.jsonl").open("a", encoding="utf-8") as f:
             f.write(json.dumps({"id": index, "target": t.target, "text": t.text}, ensure_ascii=False) + "\n")
-    print(f"{len(chosen)} more candidates in {batches} batches: {Counter(how for _, how in chosen)}")
+    print(f"{len(rows)} more candidates in {batches} batches: {Counter(how for _, how in rows)}")
 
 
 def _first_round_refs(before: list[dict]) -> list[Text]:

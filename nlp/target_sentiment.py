@@ -241,10 +241,6 @@ class TargetSentimentScorer:
         return results
 
 
-def save(path: Path, weights: np.ndarray, bias: np.ndarray, name: str) -> None:
-    np.savez_compressed(path, weights=weights.astype(np.float16), bias=bias.astype(np.float32), name=np.array(name))
-
-
 @lru_cache(maxsize=1)
 def load_target_scorer(path: Path | None = None) -> TargetSentimentScorer:
     """The model shipped in nlp/models (or another artifact written by nlp.train_target_sentiment)."""

@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from nlp.moments_corpus import CORPUS, DATA, resolve, split_of
-from nlp.target_sentiment import ARTIFACT, Item, TargetFeatures, find_spans, item_for, save
-from nlp.tweet_sentiment import LABELS, load_tweet_scorer
+from nlp.target_sentiment import ARTIFACT, Item, TargetFeatures, find_spans, item_for
+from nlp.tweet_sentiment import LABELS, load_tweet_scorer, save
 
 AIRLINE_HANDLES = ("@VirginAmerica", "@united", "@SouthwestAir", "@JetBlue", "@USAirways", "@AmericanAir", "@delta")
 

@@ -8,12 +8,12 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from nlp.moments import MOMENTS as MODEL_MOMENTS
 from tests.test_warehouse import _mention, _stage
 from tests.workbench_server import copy_warehouse
+from tests.workbench_server import query as _query
 from warehouse.corrections import MOMENTS
 from warehouse.load import load_run
 from warehouse.publish import adopt_single_file, writer, writer_file
@@ -21,14 +21,6 @@ from zmot.cli import main
 from zmot.report import write_report
 
 BRAND = "Acme Mobile"
-
-
-def _query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def _signals(warehouse: Path, day) -> tuple:

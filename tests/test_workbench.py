@@ -10,7 +10,6 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-import duckdb
 import httpx
 import lxml.html
 import pytest
@@ -19,6 +18,7 @@ from connectors.records import Mention
 from tests.reliability.test_hostile_text import RSS_ITEMS
 from tests.test_warehouse import _stage
 from tests.workbench_server import copy_warehouse, running
+from tests.workbench_server import query as _query
 from warehouse.load import load_run
 from warehouse.publish import writer
 from zmot.cli import main
@@ -55,14 +55,6 @@ def warehouse(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) ->
 def site(warehouse: Path):
     with running(create_app(warehouse)) as base, httpx.Client(base_url=base) as client:
         yield client
-
-
-def _query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def _count(page: str) -> int:

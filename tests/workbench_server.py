@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import duckdb
 import uvicorn
 
 
@@ -22,6 +23,15 @@ def copy_warehouse(source: Path, folder: Path) -> Path:
     if wal.exists():
         shutil.copy(wal, target.with_name(target.name + ".wal"))
     return target
+
+
+def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
+    """One query on a connection of its own, closed after: a test's look at the published copy."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
 
 
 @contextmanager
