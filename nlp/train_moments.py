@@ -2,8 +2,7 @@
 
 Data recipe: every row of bench/data/moments_corpus.csv (first-pass labels, adjudicated where a
 second labeller disagreed) and of bench/data/moments_dev.csv (the earlier hand-labelled set), texts
-read in place from ../shared/data; optionally analysts' corrections (`--extra`, JSON lines
-`{"text", "target", "moment"}`, as `zmot labels export` writes them) as extra training rows.
+read in place from ../shared/data; optionally analysts' corrections (`--extra FILE`, what `zmot labels export` writes) as extra training rows.
 Splits are fixed by a hash of each text (nlp/moments_corpus.split_of). The regularisation, the
 temperature and the `none` threshold are chosen on dev; the shipped model is refitted on train+dev
 with those settings; test is never used for a choice.
@@ -59,10 +58,28 @@ def load_examples(extra: Path | None = None) -> list[Example]:
         for ref, (moment, draw, sentiment) in sorted(rows.items()) if ref[:3] in found
     ]
     if extra is not None:
-        for line in extra.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            examples.append(Example("corrections", "analyst", row["text"], row.get("target"), row["moment"], "train"))
+        examples += corrections(extra)
     return examples
+
+
+def corrections(path: Path) -> list[Example]:
+    """Analysts' moment corrections as training rows: `zmot labels export` lines (`field` "moment",
+    its `value`), or plain `{"text", "target", "moment"}` lines; corrections of other fields are skipped."""
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            moment = row["value"] if "field" in row else row["moment"]
+            if "field" in row and row["field"] != "moment":
+                continue
+            if moment not in CLASSES:
+                raise ValueError(f"moment {moment!r} is not one of {', '.join(CLASSES)}")
+            rows.append(Example("corrections", "analyst", row["text"], row.get("target"), moment, "train"))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise SystemExit(f"{path}: line {number}: not a correction row ({type(exc).__name__}: {exc})") from None
+    return rows
 
 
 def inputs(examples: Sequence[Example]) -> tuple[list[MomentInput], list[tuple[str, ...]]]:

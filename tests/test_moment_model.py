@@ -47,3 +47,19 @@ def test_the_shipped_model_explains_its_decision(text: str, target: str, moment:
     assert result.moment == moment
     assert 0 < result.confidence <= 1 and result.evidence and all("(+" in e for e in result.evidence)
     assert load_moment_model().name.startswith("moments-linear")
+
+
+def test_analysts_corrections_from_labels_export_become_training_rows(tmp_path) -> None:
+    from nlp.train_moments import corrections
+
+    exported = tmp_path / "labels.jsonl"
+    exported.write_text(
+        '{"mention_id": "rss:1", "target": "Acme", "field": "moment", "value": "lzmot", "text": "Done with Acme."}\n'
+        '{"mention_id": "rss:1", "target": "Acme", "field": "sentiment", "value": "negative", "text": "Done with Acme."}\n'
+        '{"text": "Is Orbit any good?", "target": "Orbit", "moment": "zmot"}\n\n', encoding="utf-8")
+    rows = corrections(exported)
+    assert [(r.text, r.target, r.moment, r.split) for r in rows] == [
+        ("Done with Acme.", "Acme", "lzmot", "train"), ("Is Orbit any good?", "Orbit", "zmot", "train")]
+    exported.write_text('{"text": "x", "target": "Acme", "field": "moment", "value": "churn"}\n', encoding="utf-8")
+    with pytest.raises(SystemExit, match="line 1: not a correction row"):
+        corrections(exported)
