@@ -18,6 +18,8 @@ from functools import lru_cache
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from nlp.switching import switches_to
+
 MOMENTS = ("zmot", "lzmot", "umot", "none")
 STAGES = ("discovery", "consideration", "purchase", "experience", "loyalty", "recommendation")
 CUES_VERSION = "moments-cues-1"
@@ -120,7 +122,6 @@ AD_CUES = _rx(
     r"link in bio|follow (?:and|&) (?:rt|retweet)|retweet to win|sponsored|limited time|order now|free shipping)\b"
 )
 JUST_BOUGHT = _rx(r"\b(?:just|finally) (?:bought|ordered|got|pre-?ordered|signed up|purchased|picked up)\b", r"\b(?:bought|ordered|purchased) (?:a|an|my|the)\b")
-SWITCH_TO_TARGET = r"\b(?:switch(?:ed|ing)?|mov(?:ed|ing)|port(?:ed|ing)?(?: my number)?|go(?:ing)? back|went|leav(?:e|ing)\s+[\w@#&' -]{{1,40}}?)\s+(?:over\s+)?(?:from\s+[\w@#&' -]{{1,40}}?\s+)?(?:to|for)\s+(?:the\s+)?{target}\b"
 THRESHOLD = 1.5
 # Advocacy told with negative feeling toward the brand, or leaving told with positive, contradicts itself:
 # the model's next most likely moment is taken instead (measured in bench/moments_eval.py)
@@ -264,7 +265,7 @@ def _judge(scope: str, full_text: str, target: str | None, sentiment: float | No
         if is_question:
             evidence["zmot"].append("question")
 
-    switching_to_target = bool(target and re.search(SWITCH_TO_TARGET.format(target=re.escape(target)), scope, re.IGNORECASE))
+    switching_to_target = switches_to(scope, target)
     if switching_to_target:
         leaving.pop("switching_away", None)  # they are coming to this brand, not leaving it
         leaving.pop("leaving", None)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from nlp.hashing import dense, hashed, logits, softmax, stack, word_ngrams
+from nlp.switching import switches_to
 from nlp.tweet_sentiment import LABELS, normalise, vader, vader_scores
 
 FEATURES = 2**18
@@ -232,12 +233,18 @@ class TargetSentimentScorer:
         return softmax(logits(self.features.transform(items, whole), self.weights, self.bias))
 
     def score(self, items: Sequence[Item], whole: np.ndarray) -> list[tuple[str, float]]:
+        """A customer switching to the target has chosen it: never negative toward it, however bad the
+        story of the brand they leave ("Acme down again. Switching to Orbit.")."""
         results: list[tuple[str, float]] = [("neutral", 0.0)] * len(items)
         filled = [i for i, item in enumerate(items) if item.text.strip()]
         if filled:
             probs = self.probabilities([items[i] for i in filled], whole[filled])
             for i, p in zip(filled, probs):
-                results[i] = (LABELS[int(np.argmax(p))], round(float(p[2] - p[0]), 4))
+                label, score = LABELS[int(np.argmax(p))], round(float(p[2] - p[0]), 4)
+                item = items[i]
+                if label == "negative" and switches_to(item.text, item.text[item.start:item.end]):
+                    label, score = "neutral", max(score, 0.0)
+                results[i] = (label, score)
         return results
 
 

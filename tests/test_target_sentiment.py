@@ -93,3 +93,13 @@ def test_the_jsonl_command_judges_each_line_toward_its_target() -> None:
                          text=True, check=True).stdout
     acme, orbit = (json.loads(line) for line in out.splitlines())
     assert (acme["target"], acme["label"]) == ("Acme", "positive") and (orbit["target"], orbit["label"]) == ("Orbit", "negative")
+
+
+def test_the_brand_a_customer_switches_to_is_never_scored_negative_by_the_story_they_leave() -> None:
+    texts = ["Unbelievable. Acme down again. The card machine in our shop is dead because of it. Switching to Orbit.",
+             "So that's my morning gone. Whole street has no Acme signal, the 2FA texts never came. Switching to Orbit."]
+    for result in analyse(build_pipeline(CATALOG, base="blank"), texts):
+        labels = {ref.brand: ref.sentiment_label for ref in result.refs}
+        assert labels["Acme Mobile"] == "negative" and labels["Orbit"] != "negative", result.text
+    [(orbit_label, _)] = _toward([("Orbit support was awful, so I'm switching to Acme", "Orbit")])
+    assert orbit_label == "negative"  # the brand left behind keeps its sentiment
