@@ -52,3 +52,11 @@ def shared_data(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not here (the shared data folder sits beside the project in CI)")
     return path
+
+
+def chromium() -> str:
+    """The headless browser the report and dashboard tests drive, or a clean skip without one."""
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        if found := shutil.which(name):
+            return found
+    pytest.skip("no Chromium here; .ci/run installs Debian's chromium package")

@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import lxml.html
 import matplotlib.image as mpimg
-import pytest
 
+from tests.conftest import chromium
 from warehouse.db import judge_targets
 from zmot.analyst import run_query
 from zmot.cli import main
@@ -20,16 +20,9 @@ HOSTILE_TITLE = "<script>document.title='pwned'</script>Acme Mobile stole my dat
 HOSTILE_TEXT = "Never again <img src=x onerror=\"document.body.innerHTML='pwned'\"> Acme Mobile; DROP TABLE mentions;--"
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
-        if path := shutil.which(name):
-            return path
-    pytest.skip("no Chromium here; .ci/run installs Debian's chromium package")
-
-
 def _browser(*args: str) -> subprocess.CompletedProcess[str]:
     """Headless Chromium with every host unresolvable: the report must need no network."""
-    command = [_chromium(), "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    command = [chromium(), "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                "--host-resolver-rules=MAP * ~NOTFOUND", "--no-first-run", "--window-size=1200,3200", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from tests.conftest import chromium as chromium_path
 from tests.workbench_server import copy_warehouse, running
 from zmot.workbench.app import create_app
 
@@ -22,13 +22,6 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a de
 
 BRAND = "Acme Mobile"
 OUTAGE = "2026-11-11"
-
-
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
-        if found := shutil.which(name):
-            return found
-    pytest.skip("no Chromium here; .ci/run installs Debian's chromium package")
 
 
 @pytest.fixture
@@ -43,7 +36,7 @@ def artifacts(tmp_path: Path) -> Path:
 def browser():
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
-            executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+            executable_path=chromium_path(), args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
         try:
             yield chromium
         finally:
