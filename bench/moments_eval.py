@@ -75,14 +75,14 @@ def cross_source(examples: list[Example]) -> None:
 def contradictions(examples: list[Example], with_rule) -> None:
     """A UMOT with negative sentiment toward the target, or an LZMOT with positive, contradicts itself:
     how often the labels do, and the model's moments before and after nlp.moments.CONTRADICTS."""
-    from nlp.line_sentiment import sentiment_lines
+    from nlp.line_sentiment import scores_toward
 
     def rate(pairs) -> str:
         pairs = list(pairs)
         bad = sum((m == "umot" and s == "negative") or (m == "lzmot" and s == "positive") for m, s in pairs)
         return f"{bad} of {len(pairs)} ({bad / max(1, len(pairs)):.1%})"
 
-    scored = [(r["label"], r["score"]) for r in sentiment_lines([e.text for e in examples], [e.target for e in examples])]
+    scored = [(label, score) for label, score, _ in scores_toward([(e.text, e.target) for e in examples])]
     without_rule = classify([e.text for e in examples], [e.target for e in examples], [s for _, s in scored])
     labelled = [e for e in examples if e.sentiment]
     print("\nmoment/sentiment contradictions (UMOT told negatively, LZMOT told positively):")

@@ -7,7 +7,7 @@ of imports (NumPy, VADER, the two models).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
 
@@ -32,18 +32,26 @@ def sentiment_lines(
 
 
 def _scored(batch: list[tuple[str, str | None]], model) -> Iterator[dict[str, Any]]:
+    for (text, _), (label, score, name) in zip(batch, scores_toward(batch, model)):
+        language, _ = identify(text)
+        yield {"label": label, "score": round(score, 4), "language": language, "model": name}
+
+
+def scores_toward(batch: Sequence[tuple[str, str | None]], model=None) -> list[tuple[str, float, str]]:
+    """(label, score, model name) per (text, target): toward the target where there is one, else the whole text.
+
+    What `zmot sentiment` prints without the language; the moments read it too (nlp.moments.classify).
+    """
+    model = model or load_scorer(DEFAULT_SCORER)
     plain = [i for i, (_, target) in enumerate(batch) if not target]
     aimed = [i for i, (_, target) in enumerate(batch) if target]
-    results: dict[int, tuple[tuple[str, float], str]] = {}
-    for i, scored in zip(plain, model.score([batch[i][0] for i in plain])):
-        results[i] = (scored, model.name)
+    results: list[tuple[str, float, str]] = [("neutral", 0.0, model.name)] * len(batch)
+    for i, (label, score) in zip(plain, model.score([batch[i][0] for i in plain])):
+        results[i] = (label, score, model.name)
     if aimed:
         target_model = load_target_scorer()
         texts = [batch[i][0] for i in aimed]
         whole = load_tweet_scorer().probabilities(texts) if any(t.strip() for t in texts) else np.zeros((len(texts), 3))
-        for i, scored in zip(aimed, target_model.score([item_for(*batch[i]) for i in aimed], whole)):
-            results[i] = (scored, target_model.name)
-    for i, (text, _) in enumerate(batch):
-        (label, score), name = results[i]
-        language, _ = identify(text)
-        yield {"label": label, "score": round(score, 4), "language": language, "model": name}
+        for i, (label, score) in zip(aimed, target_model.score([item_for(*batch[i]) for i in aimed], whole)):
+            results[i] = (label, score, target_model.name)
+    return results

@@ -163,11 +163,11 @@ def classify(
     if len(targets) != len(texts):
         raise ValueError(f"got {len(texts)} texts but {len(targets)} targets")
     if sentiments is None:
-        from nlp.line_sentiment import sentiment_lines
+        from nlp.line_sentiment import scores_toward
 
-        scored = list(sentiment_lines(texts, targets))  # toward each target, as the pipeline scores references
-        labels: Sequence[str | None] = [r["label"] for r in scored]
-        sentiments = [r["score"] for r in scored]
+        scored = scores_toward(list(zip(texts, targets)))  # toward each target, as the pipeline scores references
+        labels: Sequence[str | None] = [label for label, _, _ in scored]
+        sentiments = [score for _, score, _ in scored]
     else:
         labels = [None] * len(texts)
     docs = _sentencizer().pipe(texts, batch_size=256)

@@ -85,12 +85,12 @@ def corrections(path: Path) -> list[Example]:
 def inputs(examples: Sequence[Example]) -> tuple[list[MomentInput], list[tuple[str, ...]]]:
     """What the model reads of each example (the readings the pipeline makes, nlp.moments.read_doc), and
     the moments the sentiment rules out for it (nlp.moments.CONTRADICTS)."""
-    from nlp.line_sentiment import sentiment_lines
+    from nlp.line_sentiment import scores_toward
     from nlp.moments import CONTRADICTS, _sentencizer, read_doc
 
     texts = [e.text for e in examples]
     # toward the example's target, as the pipeline scores each reference (the whole text when it has none)
-    scored = [(r["label"], r["score"]) for r in sentiment_lines(texts, [e.target for e in examples])]
+    scored = [(label, score) for label, score, _ in scores_toward([(e.text, e.target) for e in examples])]
     docs = _sentencizer().pipe(texts, batch_size=256)
     readings = [read_doc(doc, e.target, sentiment=s) for doc, e, (_, s) in zip(docs, examples, scored)]
     return [MomentInput(r.scope, r.target, r.tokens) for r in readings], [CONTRADICTS.get(label, ()) for label, _ in scored]
