@@ -39,6 +39,8 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from nlp.doctext import text_of
+
 MAX_REFS = 200  # a text naming brands more often than this is spam; the first ones are kept
 
 
@@ -242,5 +244,5 @@ class BrandReferences:
         self.finder = BrandFinder(brands)
 
     def __call__(self, doc: Doc) -> Doc:
-        doc._.brand_refs = self.finder.find(doc.text)
+        doc._.brand_refs = self.finder.find(text_of(doc))
         return doc

@@ -5,6 +5,7 @@ from __future__ import annotations
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from nlp.doctext import text_of
 from nlp.langid import UNDETERMINED, identify
 
 if not Doc.has_extension("language"):
@@ -24,5 +25,5 @@ class LanguageIdentification:
         self.min_confidence = min_confidence
 
     def __call__(self, doc: Doc) -> Doc:
-        doc._.language, doc._.language_score = identify(doc.text, self.min_confidence)
+        doc._.language, doc._.language_score = identify(text_of(doc), self.min_confidence)
         return doc

@@ -18,6 +18,7 @@ from functools import lru_cache
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from nlp.doctext import sentence_bounds, text_of
 from nlp.switching import switches_to
 
 MOMENTS = ("zmot", "lzmot", "umot", "none")
@@ -197,13 +198,14 @@ def read_doc(
 ) -> Reading:
     """Read the part of the text about the target: from each sentence that names it up to the next
     sentence that names another brand (the whole text when it is not named or not given)."""
-    sentences = [s.text for s in doc.sents] if doc.has_annotation("SENT_START") else [doc.text]
-    if (target or spans) and (other_spans or len(doc.text) > SHORT_TEXT):
+    text = text_of(doc)
+    sentences = [text[a:b] for a, b in sentence_bounds(doc)] if doc.has_annotation("SENT_START") else [text]
+    if (target or spans) and (other_spans or len(text) > SHORT_TEXT):
         scoped = _sentences_about(doc, target, spans, other_spans)
         if scoped:
             sentences = scoped
     scope = " ".join(sentences)
-    by_cues, tokens = _judge(scope, doc.text, target, sentiment)
+    by_cues, tokens = _judge(scope, text, target, sentiment)
     return Reading(scope, target, by_cues, tokens, sentiment_label)
 
 
@@ -235,17 +237,18 @@ def _sentences_about(
     chosen = []
     pattern = re.compile(rf"(?<!\w){re.escape(target)}(?!\w)", re.IGNORECASE) if target else None
     following = False
-    for sent in doc.sents:
-        names_target = any(sent.start_char <= start < sent.end_char for start, _ in spans) or bool(
-            pattern is not None and pattern.search(sent.text)
+    text = text_of(doc)
+    for begin, end in sentence_bounds(doc):
+        names_target = any(begin <= start < end for start, _ in spans) or bool(
+            pattern is not None and pattern.search(text[begin:end])
         )
-        names_other = any(sent.start_char <= start < sent.end_char for start, _ in other_spans)
+        names_other = any(begin <= start < end for start, _ in other_spans)
         if names_target:
             following = True
         elif names_other:
             following = False
         if following:
-            chosen.append(sent.text)
+            chosen.append(text[begin:end])
     return chosen
 
 

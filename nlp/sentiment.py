@@ -15,6 +15,7 @@ import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from nlp.doctext import text_of
 from nlp.language import UNDETERMINED
 from nlp.scorers import load_scorer
 from nlp.target_sentiment import Item, load_target_scorer
@@ -58,8 +59,8 @@ class Sentiment:
         return language in self.scorer.languages or language == UNDETERMINED
 
     def _score_batch(self, docs: list[Doc]) -> list[Doc]:
-        scorable = [d for d in docs if self._scorable(d) and d.text.strip()]
-        texts = [d.text for d in scorable]
+        scorable = [d for d in docs if self._scorable(d) and text_of(d).strip()]
+        texts = [text_of(d) for d in scorable]
         whole = None
         if isinstance(self.scorer, TweetSentimentScorer):
             whole = self.scorer.probabilities(texts)
@@ -72,7 +73,7 @@ class Sentiment:
             refs = list(doc._.brand_refs or [])
             for index, ref in enumerate(refs[:MAX_REFS_SCORED]):
                 others = tuple((r.start_char, r.end_char) for r in refs[:MAX_REFS_SCORED] if r.brand != ref.brand or r.product != ref.product)
-                items.append(Item(doc.text, ref.start_char, ref.end_char, others))
+                items.append(Item(text_of(doc), ref.start_char, ref.end_char, others))
                 owners.append((i, index))
             doc._.brand_refs = [replace(r, sentiment_label=doc._.sentiment_label, sentiment_score=doc._.sentiment_score) for r in refs]
         if items:
