@@ -66,6 +66,8 @@ def pages(warehouse: Path) -> dict[str, str]:
         "mentions, CSV of one day": f"/mentions?brand={b}&day_from={day}&day_to={day}&format=csv",
         "one mention": f"/mentions/{quote(mention_id, safe=':')}",
         "alerts": "/alerts",
+        "moments, 30 days": f"/moments?brand={b}",
+        "share of voice, 30 days": f"/voice?brand={b}",
         "runs and rejects": "/runs",
     }
 

@@ -66,7 +66,7 @@ def _signal(warehouse: Path, column: str, day: str = OUTAGE) -> int:
                              "AND day = ?", [BRAND, day])[0][0]
 
 
-@pytest.mark.parametrize("path", ["/", "/mentions", "/alerts", "/runs"])
+@pytest.mark.parametrize("path", ["/", "/mentions", "/alerts", "/runs", "/moments", "/voice"])
 def test_every_list_page_answers_shows_its_sql_and_exports_csv(site: httpx.Client, path: str) -> None:
     page = site.get(path)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
@@ -122,6 +122,44 @@ def test_an_alert_leads_to_the_mentions_behind_it(site: httpx.Client, warehouse:
     observed = _query(warehouse, "SELECT observed FROM alerts WHERE brand = ? AND metric = 'negative_mentions' "
                                  "AND window_start = ?", [BRAND, OUTAGE])[0][0]
     assert _count(site.get(behind).text) == observed
+
+
+def test_the_moments_page_counts_what_daily_signals_count_and_links_each_day(site: httpx.Client, warehouse: Path) -> None:
+    page = site.get("/moments", params={"brand": BRAND, "days": 60})
+    tree = lxml.html.fromstring(page.text)
+    _inert(tree)  # its stories include the hostile feed's negative entries
+    last = _query(warehouse, "SELECT max(day) FROM daily_signals WHERE brand = ?", [BRAND])[0][0]
+    for moment in ("zmot", "lzmot", "umot"):
+        expected = _query(warehouse, f"SELECT coalesce(sum({moment}), 0) FROM daily_signals WHERE brand = ? AND product = '*' "
+                                     "AND source_kind = '*' AND day > ?::DATE - INTERVAL 60 DAY", [BRAND, last])[0][0]
+        heading = next(h for h in tree.xpath("//section/h2") if f"moment={moment}&" in h.xpath("a/@href")[0])
+        assert int(heading.xpath("span[@class='count']")[0].text) == expected
+        link = next(a for a in tree.xpath("//svg//a") if f"moment={moment}" in a.get("href") and f"day_from={OUTAGE}" in a.get("href"))
+        assert _count(site.get(link.get("href")).text) == _signal(warehouse, moment)
+    lzmot_stories = tree.xpath("//section[h2/a[contains(@href, 'moment=lzmot')]]//ul[@class='stories']/li/a/@href")
+    assert lzmot_stories and all(href.startswith("/mentions/") for href in lzmot_stories)
+    assert site.get(lzmot_stories[0]).status_code == 200
+    normann = list(csv.DictReader(io.StringIO(site.get("/moments", params={"brand": BRAND, "format": "csv",
+                                                                           "table": "normann"}).text)))
+    assert normann and {"month", "good_moments", "bad_moments", "balance"} <= set(normann[0])
+
+
+def test_share_of_voice_compares_the_configured_competitors(site: httpx.Client, warehouse: Path) -> None:
+    rows = list(csv.DictReader(io.StringIO(site.get("/voice", params={"brand": BRAND, "days": 366, "format": "csv"}).text)))
+    competitors = _query(warehouse, "SELECT competitors FROM brands WHERE brand = ?", [BRAND])[0][0]
+    watched = {r[0] for r in _query(warehouse, "SELECT DISTINCT brand FROM daily_signals")}
+    assert {r["brand"] for r in rows} == {BRAND, *(set(competitors) & watched)} and len(rows) > 1
+    assert abs(sum(float(r["share"]) for r in rows) - 1.0) < 1e-9
+    mine = _query(warehouse, "SELECT sum(mentions) FROM daily_signals WHERE brand = ? AND product = '*' AND source_kind = '*'",
+                  [BRAND])[0][0]
+    assert int(next(r for r in rows if r["brand"] == BRAND)["mentions"]) == mine
+
+
+def test_a_brand_page_for_an_unknown_brand_is_not_found(site: httpx.Client) -> None:
+    for path in ("/moments", "/voice"):
+        page = site.get(path, params={"brand": "<script>alert(1)</script>"})
+        assert page.status_code == 404 and "<script>" not in page.text
+        assert site.get(path, params={"brand": BRAND, "days": "lots"}).status_code == 200  # a wrong period is the default
 
 
 def _inert(page: lxml.html.HtmlElement) -> None:

@@ -23,8 +23,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from warehouse.alert_drivers import AlertDrivers  # noqa: E402
 from warehouse.publish import open_published  # noqa: E402
+from warehouse.share_of_voice import VOICE_SQL, compared_brands, voice_params, with_shares  # noqa: E402
+from zmot.workbench.queries import STORY_LIMIT  # noqa: E402
 
-STORY_LIMIT = 8
 EXCERPT_CHARS = 280
 COLOURS = {"positive": "#2e8b57", "neutral": "#a0a0a0", "negative": "#c0392b",
            "zmot": "#4a6fa5", "lzmot": "#c0392b", "umot": "#2e8b57"}
@@ -114,14 +115,8 @@ def _totals(series: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _share_of_voice(con: Any, brand: str, period: Period) -> list[dict[str, Any]]:
-    competitors = con.execute("SELECT competitors FROM brands WHERE brand = ?", [brand]).fetchall()
-    names = [brand, *(competitors[0][0] if competitors else [])]
-    rows = _rows(con, """
-        SELECT brand, sum(mentions) AS mentions FROM daily_signals
-        WHERE product = '*' AND source_kind = '*' AND day BETWEEN ? AND ? AND list_contains(?, brand)
-        GROUP BY 1 ORDER BY 2 DESC""", [period.start, period.end, names])
-    total = sum(r["mentions"] for r in rows) or 1
-    return [{**r, "share": r["mentions"] / total} for r in rows]
+    params = voice_params(compared_brands(con, brand), period.start, period.end)
+    return with_shares(_rows(con, VOICE_SQL, params))
 
 
 # --- charts ---------------------------------------------------------------------------------

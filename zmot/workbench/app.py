@@ -32,6 +32,7 @@ from starlette.staticfiles import StaticFiles
 
 from warehouse.corrections import MOMENTS, SENTIMENTS, Correction, CorrectionError, history, record_correction
 from warehouse.db import WarehouseError
+from warehouse.share_of_voice import VOICE_DAILY_SQL, VOICE_SQL, compared_brands, voice_params, with_shares
 from zmot.access import analyst_name, reading, writing
 from zmot.workbench import queries
 from zmot.workbench.charts import day_bars
@@ -261,6 +262,62 @@ def create_app(warehouse: Path, credentials: Credentials | None = None) -> Starl
             return _csv("rejects" if wanted == "rejects" else "runs", reject_rows if wanted == "rejects" else run_rows)
         return page(request, "runs.html", runs=run_rows, rejects=reject_rows, sql=[queries.RUNS, queries.REJECTS])
 
+    def chosen_brand(request: Request, con: duckdb.DuckDBPyConnection) -> tuple[str, date, date, list[str]] | None:
+        """The brand and period a brand page asks for (the first brand and the last 30 days by default)."""
+        brands = [r["brand"] for r in run(con, queries.BRANDS)]
+        brand = request.query_params.get("brand") or (brands[0] if brands else "")
+        if brand not in brands:
+            return None
+        last = run(con, Query(queries.LAST_DAY.sql, [brand]))[0]["last"]
+        return brand, last - timedelta(days=_days(request) - 1), last, brands
+
+    def moments(request: Request) -> Response:
+        with reading(warehouse) as con:
+            picked = chosen_brand(request, con)
+            if picked is None:
+                return page(request, "missing.html", status_code=404, what=f"brand {request.query_params.get('brand')}")
+            brand, first, last, brands = picked
+            asked = {
+                "series": Query(queries.MOMENT_SERIES.sql, [brand, first, last]),
+                "normann": Query(queries.NORMANN_BALANCE.sql, [brand, first, last]),
+                "authors": Query(queries.REPEAT_NEGATIVE_AUTHORS.sql, [brand, first]),
+                **{f"{m}_stories": queries.mentions(
+                    MentionFilter(brand=brand, moment=m, day_from=first, day_to=last, sort=sort), limit=queries.STORY_LIMIT)
+                   for m, sort in queries.STORY_SORTS.items()},
+            }
+            found = {name: run(con, query) for name, query in asked.items()}
+        table = request.query_params.get("table", "series")
+        if request.query_params.get("format") == "csv":
+            return _csv(f"moments-{table}", found.get(table, found["series"]))
+        charts = {m: day_bars(found["series"], first, last, total=m, part=f"{m}_negative",
+                              href=lambda d, m=m: "/mentions?" + urlencode({"brand": brand, "moment": m, "day_from": d, "day_to": d}))
+                  for m in queries.STORY_SORTS}
+        return page(request, "moments.html", brand=brand, brands=brands, first=first, last=last, charts=charts,
+                    found=found, totals={m: sum(r[m] or 0 for r in found["series"]) for m in queries.STORY_SORTS},
+                    sql=list(asked.values()))
+
+    def voice(request: Request) -> Response:
+        with reading(warehouse) as con:
+            picked = chosen_brand(request, con)
+            if picked is None:
+                return page(request, "missing.html", status_code=404, what=f"brand {request.query_params.get('brand')}")
+            brand, first, last, brands = picked
+            params = voice_params(compared_brands(con, brand), first, last)
+            asked = [Query(VOICE_SQL, params), Query(VOICE_DAILY_SQL, params)]
+            totals, daily = with_shares(run(con, asked[0])), run(con, asked[1])
+        if request.query_params.get("format") == "csv":
+            return _csv("share-of-voice", daily if request.query_params.get("table") == "daily" else totals)
+        by_day: dict[date, dict[str, Any]] = {}
+        for row in daily:
+            day = by_day.setdefault(row["day"], {"day": row["day"], "compared": 0, brand: 0})
+            day["compared"] += row["mentions"] or 0
+            if row["brand"] == brand:
+                day[brand] = row["mentions"] or 0
+        bars = day_bars(list(by_day.values()), first, last, total="compared", part=brand,
+                        href=lambda d: "/mentions?" + urlencode({"brand": brand, "day_from": d, "day_to": d}))
+        return page(request, "voice.html", brand=brand, brands=brands, first=first, last=last, totals=totals,
+                    bars=bars, sql=asked)
+
     async def unavailable(request: Request, exc: Exception) -> Response:
         return PlainTextResponse(f"the warehouse cannot be read right now: {exc}\n", status_code=503,
                                  headers={"Retry-After": "10", **SECURITY_HEADERS})
@@ -271,6 +328,8 @@ def create_app(warehouse: Path, credentials: Credentials | None = None) -> Starl
         Route("/mentions/{mention_id:path}/corrections", correct, methods=["POST"]),
         Route("/mentions/{mention_id:path}", mention),
         Route("/alerts", alerts),
+        Route("/moments", moments),
+        Route("/voice", voice),
         Route("/runs", runs),
         Route("/favicon.ico", lambda request: Response(status_code=204)),
         Mount("/static", StaticFiles(packages=[("zmot.workbench", "static")]), name="static"),
@@ -298,6 +357,12 @@ def _mention_filter(request: Request) -> MentionFilter:
         else:
             values[f.name] = raw[:500]
     return MentionFilter(**values)
+
+
+def _days(request: Request) -> int:
+    """The period a brand page covers, in days: 30 unless asked, from 1 to 366; a wrong value is the default."""
+    raw = request.query_params.get("days", "")
+    return min(max(int(raw), 1), 366) if raw.isdigit() else queries.OVERVIEW_DAYS
 
 
 def _same_origin(request: Request) -> bool:

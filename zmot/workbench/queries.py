@@ -96,6 +96,35 @@ ORDER BY facet, value
 """)
 
 
+BRANDS = Query("SELECT DISTINCT brand FROM daily_signals ORDER BY brand")
+
+LAST_DAY = Query("SELECT max(day) AS last FROM daily_signals WHERE brand = ?")
+
+MOMENT_SERIES = Query("""
+SELECT day, mentions, zmot, zmot_negative, lzmot, lzmot_negative, umot, umot_negative
+FROM daily_signals
+WHERE brand = ? AND product = '*' AND source_kind = '*' AND day BETWEEN ? AND ?
+ORDER BY day
+""")
+
+NORMANN_BALANCE = Query("""
+SELECT month, good_moments, bad_moments, balance, normann_target
+FROM v_normann_balance WHERE brand = ? AND month BETWEEN date_trunc('month', ?::DATE) AND ?
+ORDER BY month DESC
+""")
+
+REPEAT_NEGATIVE_AUTHORS = Query("""
+SELECT author_key, source_kind, negative_mentions, negative_days, first_day, last_day
+FROM v_repeat_negative_authors WHERE brand = ? AND last_day >= ?
+ORDER BY negative_mentions DESC, author_key
+LIMIT 25
+""")
+
+STORY_LIMIT = 8
+# The stories a moment's reader wants first: the harshest departures and the warmest praise, the newest research.
+STORY_SORTS = {"zmot": "newest", "lzmot": "most_negative", "umot": "most_positive"}
+
+
 @dataclass(frozen=True)
 class MentionFilter:
     """The mentions list's filters, as the query string gives them; empty means "any"."""
@@ -149,7 +178,7 @@ def _chosen(f: MentionFilter) -> tuple[str, list[Any]]:
     return "FROM mention_targets t" + joins + "\nWHERE " + "\n  AND ".join(clauses), params
 
 
-def mentions(f: MentionFilter, *, csv: bool = False) -> Query:
+def mentions(f: MentionFilter, *, csv: bool = False, limit: int = PAGE_SIZE) -> Query:
     """One page of the filtered mentions (one row per mention and brand), or all of them (up to CSV_LIMIT) for CSV.
 
     Two steps, as the cookbook advises at millions of mentions: choose the rows in mention_targets, then
@@ -157,14 +186,14 @@ def mentions(f: MentionFilter, *, csv: bool = False) -> Query:
     """
     chosen, params = _chosen(f)
     order = SORTS.get(f.sort, SORTS["newest"])
-    limit = f"LIMIT {CSV_LIMIT}" if csv else f"LIMIT {PAGE_SIZE} OFFSET {(max(f.page, 1) - 1) * PAGE_SIZE}"
+    paging = f"LIMIT {CSV_LIMIT}" if csv else f"LIMIT {int(limit)} OFFSET {(max(f.page, 1) - 1) * int(limit)}"
     text = "m.url, m.title, m.text" if csv else "left(coalesce(m.title || ' | ', '') || m.text, 240) AS excerpt"
     return Query(f"""WITH chosen AS (
 SELECT t.mention_id, t.published_day, t.published_at, t.brand, t.product, t.source_kind, t.source_id, t.author,
        t.sentiment_label, t.sentiment_score, t.moment, t.stage
 {chosen}
 ORDER BY {order.format(a="t")}
-{limit}
+{paging}
 )
 SELECT c.mention_id, c.published_at, c.brand, c.product, c.source_kind, c.source_id, c.author, c.sentiment_label,
        round(c.sentiment_score, 3) AS sentiment_score, c.moment, c.stage, nl.language, {text}
