@@ -276,7 +276,8 @@ class _Parser:
         if not value:
             after = self.peek()
             if after.kind != "phrase" or after.start != start:
-                raise self.fail(f"a value right after '{name}:' (a word, a word ending in *, or a quoted phrase)")
+                raise QueryError(start + 1, f"a value right after '{name}:' (a word, a word ending in *, or a quoted phrase)",
+                                 _describe(after))
             self.take()
             value, start = after.text, after.start + 1
         return _field(name.lower(), value, start)
