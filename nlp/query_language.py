@@ -442,17 +442,28 @@ def _phrase(node: Words, doc: Document) -> list[tuple[int, int]]:
 
 
 def _near(left: list[tuple[int, int]], right: list[tuple[int, int]], distance: int) -> list[tuple[int, int]]:
-    """Pairs at most `distance` words apart; each left span looks only at the right spans starting nearby."""
+    """Each left span with its nearest right span, when they are at most `distance` words apart.
+
+    The nearest right span after a left span's start is the first one by start; before it, the one
+    reaching furthest right (a running maximum), so each left span costs one bisection, whatever the
+    text: the result holds at most one span per left span.
+    """
     if not left or not right:
         return []
     starts = [s for s, _ in right]
-    longest = max(e - s for s, e in right)
+    furthest: list[int] = []  # index of the right span reaching furthest among right[:i + 1]
+    for i, (_, end) in enumerate(right):
+        furthest.append(i if not furthest or end > right[furthest[-1]][1] else furthest[-1])
     found = set()
     for a_start, a_end in left:
-        low = bisect.bisect_left(starts, a_start - distance - longest - 1)
-        high = bisect.bisect_right(starts, a_end + distance + 1)
-        for b_start, b_end in right[low:high]:
-            gap = max(b_start - a_end, a_start - b_end) - 1
-            if gap <= distance:
-                found.add((min(a_start, b_start), max(a_end, b_end)))
+        i = bisect.bisect_left(starts, a_start)
+        candidates = []
+        if i < len(right):
+            candidates.append((right[i][0] - a_end - 1, right[i]))
+        if i:
+            before = right[furthest[i - 1]]
+            candidates.append((a_start - before[1] - 1, before))
+        gap, (b_start, b_end) = min(candidates)
+        if gap <= distance:
+            found.add((min(a_start, b_start), max(a_end, b_end)))
     return sorted(found)
