@@ -26,6 +26,8 @@ as stored: character offsets point into it, whatever the tokenizer does.
   one of its competitors. Product names match in any case.
 - Exclusions ("apple pie", and its plural) veto each reference to their brand they overlap, in any case
   and form, before a vetoed name can serve as context for another.
+- A brand's `query` (nlp.query_language, words only) must match the whole text too, or every reference to
+  that brand and its products goes, as an exclusion's would: `"Apple" AND (iphone OR mac OR ios) NOT pie`.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from nlp.doctext import text_of
+from nlp.query_language import Document, MentionFields, matches, parse
 
 MAX_REFS = 200  # a text naming brands more often than this is spam; the first ones are kept
 
@@ -156,6 +159,7 @@ class BrandFinder:
             phrases = {tuple(_atoms(_normal(x))): _plural(x) for x in brand.get("exclusions", []) if x.strip()}
             if phrases:
                 self.exclusions.append((index, re.compile(rf"{_LEFT}{_trie_pattern(phrases)}{_PLAIN_END}", re.IGNORECASE)))
+        self.queries = {index: parse(brand["query"]) for index, brand in enumerate(brands) if brand.get("query")}
 
     def find(self, text: str, *, exclusions: bool = True) -> list[BrandRef]:
         """The references in text, in order. Without exclusions: every reference the rules could find,
@@ -189,6 +193,8 @@ class BrandFinder:
                         break
                     vetoes.append((brand, m.start(), m.end()))
             candidates = [c for c in candidates if not any(b == c[2].brand and s < c[1] and c[0] < e for b, s, e in vetoes)]
+        if exclusions and self.queries:
+            candidates = self._obeying_queries(text, candidates)
         sure = {term.brand for _, _, term, needs_context in candidates if not needs_context}
         refs = [
             BrandRef(self.names[term.brand], term.product, text[start:end], start, end)
@@ -196,6 +202,15 @@ class BrandFinder:
             if not needs_context or term.brand in sure or self.rivals[term.brand] & sure
         ]
         return refs[:MAX_REFS]
+
+    def _obeying_queries(self, text: str, candidates: list[tuple[int, int, _Term, bool]]) -> list[tuple[int, int, _Term, bool]]:
+        """Drop the references to brands whose query the text does not match (the text is read once, if at all)."""
+        asked = {c[2].brand for c in candidates} & self.queries.keys()
+        if not asked:
+            return candidates
+        doc = Document.of(MentionFields(text=text))
+        refused = {brand for brand in asked if not matches(self.queries[brand], doc)}
+        return [c for c in candidates if c[2].brand not in refused]
 
     def _term(self, found: str) -> _Term | None:
         key = _squashed(found).casefold()

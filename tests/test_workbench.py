@@ -87,6 +87,33 @@ def test_the_mentions_filters_count_what_daily_signals_count(site: httpx.Client,
     assert _count(site.get("/mentions", params={**day, "source_kind": "reddit"}).text) == reddit
 
 
+@pytest.mark.parametrize(("tag", "day"), [("outage", OUTAGE), ("billing", "2026-11-12")])
+def test_the_tag_filter_counts_what_daily_tag_signals_count_and_keeps_its_sql_and_csv(
+        site: httpx.Client, warehouse: Path, tag: str, day: str) -> None:
+    mentions, negative = _query(warehouse, "SELECT mentions, negative FROM daily_tag_signals WHERE brand = ? AND tag = ? "
+                                           "AND day = ?", [BRAND, tag, day])[0]
+    assert mentions > 5
+    params = {"brand": BRAND, "day_from": day, "day_to": day, "tag": tag}
+    page = site.get("/mentions", params=params).text
+    assert _count(page) == mentions
+    assert "t.mention_id IN (SELECT mention_id FROM mention_tags WHERE tag = ?)" in page  # the SQL as run
+    assert f'<option value="{tag}" selected>{tag}</option>' in page
+    assert _count(site.get("/mentions", params={**params, "sentiment": "negative"}).text) == negative
+    exported = list(csv.DictReader(io.StringIO(site.get("/mentions", params={**params, "format": "csv"}).text)))
+    assert len(exported) == mentions and {r["brand"] for r in exported} == {BRAND}
+    assert _count(site.get("/mentions", params={**params, "tag": "no-such-tag"}).text) == 0
+
+
+def test_a_mention_page_shows_its_tags(site: httpx.Client, warehouse: Path) -> None:
+    mention_id, tags = _query(warehouse, "SELECT mention_id, list(tag ORDER BY tag) FROM mention_tags GROUP BY mention_id "
+                                         "HAVING count(*) > 1 ORDER BY mention_id LIMIT 1")[0]
+    page = lxml.html.fromstring(site.get(f"/mentions/{mention_id}").text)
+    assert page.xpath("//ul[@class='tags']/li/a/text()") == tags
+    assert page.xpath("//ul[@class='tags']/li/a/@href") == [f"/mentions?tag={t}" for t in tags]
+    untagged = _query(warehouse, "SELECT mention_id FROM mentions ANTI JOIN mention_tags USING (mention_id) LIMIT 1")[0][0]
+    assert "No tag rule matches this mention." in site.get(f"/mentions/{untagged}").text
+
+
 def test_search_paging_and_sort(site: httpx.Client, warehouse: Path) -> None:
     word = "DROP TABLE"
     expected = _query(warehouse, "SELECT count(*) FROM mention_targets t JOIN mentions m USING (mention_id) "

@@ -12,6 +12,8 @@ EXPORTS: dict[str, tuple[str, str | None]] = {
     "mention_nlp": ("SELECT n.*, m.published_day FROM mention_nlp n JOIN mentions m USING (mention_id)", "published_day"),
     "mention_refs": ("SELECT r.*, m.published_day FROM mention_refs r JOIN mentions m USING (mention_id)", "published_day"),
     "daily_signals": ("SELECT * FROM daily_signals", "day"),
+    "mention_tags": ("SELECT * FROM mention_tags", "published_day"),
+    "daily_tag_signals": ("SELECT * FROM daily_tag_signals", "day"),
     "alerts": ("SELECT *, window_start::DATE AS day FROM alerts", "day"),
     "brands": ("SELECT * FROM brands", None),
     "source_state": ("SELECT * FROM source_state", None),

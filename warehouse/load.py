@@ -24,6 +24,7 @@ from connectors.records import Reject, SourceState
 from warehouse.corrections import apply_corrections
 from warehouse.db import judge_targets, transaction
 from warehouse.signals import recompute_signals_within
+from warehouse.tags import tag_mentions
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class StagedRun:
     sources_failed: list[str]
     catalog: list[dict[str, Any]] = field(default_factory=list)  # brands as configured, for analyst views
     retracted: list[str] = field(default_factory=list)  # mention ids their source says were deleted
+    tag_rules: dict[str, str] = field(default_factory=dict)  # tags.yaml's rules: tag -> query
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,7 @@ def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
     con.execute("INSERT INTO mention_refs BY NAME SELECT * FROM new_refs")
     judge_targets(con, f"SELECT * FROM incoming{in_changed}", "SELECT * FROM new_refs")
     apply_corrections(con, f"SELECT mention_id FROM incoming{in_changed}")  # an edit or a new model never undoes one
+    tag_mentions(con, staged.tag_rules, f"SELECT mention_id FROM incoming{in_changed}")
     retracted_days = _retract(con, staged.retracted)
     days = sorted(
         {
@@ -228,7 +231,7 @@ def _retract(con: duckdb.DuckDBPyConnection, mention_ids: list[str]) -> list[dat
             "SELECT published_day FROM mentions WHERE mention_id IN (SELECT mention_id FROM retracted)"
         ).fetchall()
     ]
-    for table in ("mention_targets", "mention_refs", "mention_nlp", "mentions"):
+    for table in ("mention_tags", "mention_targets", "mention_refs", "mention_nlp", "mentions"):
         con.execute(f"DELETE FROM {table} WHERE mention_id IN (SELECT mention_id FROM retracted)")
     return days
 

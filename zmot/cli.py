@@ -34,6 +34,7 @@ EPILOG = """examples:
   zmot check-config --config config/
   zmot label reddit:t3_abc --brand "Acme Mobile" --moment lzmot --note "a cancellation"
   zmot labels export --out labels.jsonl       the corrections in force, as training rows
+  zmot retag                                  apply tags.yaml's current rules to every stored mention
   zmot serve                                  the analysts' dashboard on http://127.0.0.1:8765/
   zmot run --date 2026-11-20 --config config/  run the DAG for one day without a scheduler
   zmot backfill --start 2026-10-01 --end 2026-10-31 --config config/   fill history, no emails
@@ -181,6 +182,13 @@ def _parser() -> argparse.ArgumentParser:
     export_labels.add_argument("--out", type=Path, default=None, help="file to write (default: standard output)")
     export_labels.add_argument("--data-dir", type=Path, default=None, help="data directory (default: $ZMOT_DATA_DIR or ./data)")
     export_labels.set_defaults(handler=_labels_export)
+
+    retag = sub.add_parser(
+        "retag", help="apply tags.yaml's current rules to every stored mention and recompute daily_tag_signals",
+    )
+    retag.add_argument("--config", type=Path, default=None, help="config directory (default: $ZMOT_CONFIG_DIR or ./config)")
+    retag.add_argument("--data-dir", type=Path, default=None, help="data directory (default: $ZMOT_DATA_DIR or ./data)")
+    retag.set_defaults(handler=_retag)
 
     check = sub.add_parser("check-config", help="validate a config directory and say what it watches")
     check.add_argument("--config", type=Path, default=None)
@@ -467,6 +475,24 @@ def _labels_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _retag(args: argparse.Namespace) -> int:
+    from warehouse.tags import retag
+    from zmot.access import writing
+    from zmot.config import load_config
+
+    rules = load_config((args.config or default_config_dir()).resolve()).tags.rules
+
+    def progress(read: int, total: int, tags: int) -> None:
+        print(f"retag: {read:,} of {total:,} mentions read ({read / max(total, 1):.0%}), {tags:,} tags", file=sys.stderr, flush=True)
+
+    with writing(default_warehouse(args.data_dir), say_waiting=True) as con:
+        done = retag(con, rules, progress)
+    print(f"retagged {done.mentions:,} mentions with {len(rules)} rules ({', '.join(rules) or 'none'}): "
+          f"{done.added:,} tags added, {done.removed:,} removed, {done.kept:,} kept; "
+          f"daily_tag_signals of {done.days:,} days recomputed")
+    return 0
+
+
 def _check_config(args: argparse.Namespace) -> int:
     from zmot.config import load_config, missing_local_files
 
@@ -477,11 +503,13 @@ def _check_config(args: argparse.Namespace) -> int:
     print(f"{cfg.directory}: OK")
     for brand in cfg.brands.brands:
         print(f"  brand {brand.name}: {len(brand.terms)} names, {len(brand.products)} products, "
-              f"{len(brand.exclusions)} exclusions")
+              f"{len(brand.exclusions)} exclusions" + (f", query {brand.query}" if brand.query else ""))
     for source in cfg.sources.sources:
         print(f"  source {source.name} ({source.kind}{'' if source.enabled else ', disabled'}): {source.describe()}")
     print(f"  alerts to {', '.join(cfg.alerts.recipients) or 'nobody yet'} via "
           f"{'SMTP ' + cfg.alerts.smtp.host if cfg.alerts.smtp else 'outbox ' + cfg.alerts.outbox_dir}")
+    for tag, query in cfg.tags.rules.items():
+        print(f"  tag {tag}: {query}")
     return 0
 
 

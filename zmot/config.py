@@ -21,7 +21,9 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
+from nlp.query_language import Node, QueryError, parse, uses_fields
 from warehouse.spike_rules import SpikeDefaults
 from zmot.errors import ConfigError
 from zmot.yamlfile import YamlFileError, read_yaml
@@ -29,7 +31,9 @@ from zmot.yamlfile import YamlFileError, read_yaml
 BRANDS_FILE = "brands.yaml"
 SOURCES_FILE = "sources.yaml"
 ALERTS_FILE = "alerts.yaml"
-_TOP_KEYS = {BRANDS_FILE: "a 'brands:' list", SOURCES_FILE: "'http:' and a 'sources:' list", ALERTS_FILE: "'sender:', 'recipients:', 'smtp:', 'rules:'"}
+TAGS_FILE = "tags.yaml"
+_TOP_KEYS = {BRANDS_FILE: "a 'brands:' list", SOURCES_FILE: "'http:' and a 'sources:' list",
+             ALERTS_FILE: "'sender:', 'recipients:', 'smtp:', 'rules:'", TAGS_FILE: "a 'rules:' mapping of tag: query"}
 _SECRET_KEY = re.compile(r"pass|secret|token|credential|api_?key|_env$", re.IGNORECASE)
 
 
@@ -93,6 +97,30 @@ def _nonblank(text: str) -> str:
 Name = Annotated[str, AfterValidator(_nonblank)]
 
 
+def _parsed(text: str) -> Node:
+    """A query in nlp.query_language, refused here with the position and what was expected."""
+    try:
+        return parse(text)
+    except QueryError as exc:
+        raise PydanticCustomError("query_error", str(exc).replace("{", "{{").replace("}", "}}")) from None
+
+
+def _query(text: str) -> str:
+    _parsed(text)
+    return text
+
+
+def _brand_query(text: str) -> str:
+    """A brand query is judged where only the words are known (the NLP's brand matching)."""
+    if uses_fields(_parsed(text)):
+        raise ValueError("expected words, phrases and operators only: a brand query sees the text, not the fields "
+                         "(field filters belong in tags.yaml)")
+    return text
+
+
+Query = Annotated[str, AfterValidator(_query)]
+
+
 class Product(_Model):
     name: Name
     aliases: list[Name] = Field(default_factory=list)
@@ -115,6 +143,10 @@ class Brand(_Model):
     exclusions: list[Name] = Field(
         default_factory=list,
         description="Phrases that veto a match when they contain it, case-insensitive: 'apple pie'.",
+    )
+    query: Annotated[str, AfterValidator(_brand_query)] | None = Field(
+        default=None,
+        description='A query the text must also match for a reference to count: "Apple" AND (iphone OR mac) NOT pie.',
     )
 
     @property
@@ -362,6 +394,24 @@ class AlertsConfig(_Model):
     rules: AlertRules = Field(default_factory=AlertRules)
 
 
+# --- tags.yaml ---------------------------------------------------------------------------
+
+
+def _tag_name(name: str) -> str:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", name):
+        raise ValueError("expected a tag name of 1-64 lower-case letters, digits, '_' or '-', like billing")
+    return name
+
+
+TagName = Annotated[str, AfterValidator(_tag_name)]
+
+
+class TagsConfig(_Model):
+    """Named rules: every mention a rule's query matches gets the tag (docs/tags.md)."""
+
+    rules: dict[TagName, Query] = Field(default_factory=dict)
+
+
 # --- the whole config --------------------------------------------------------------------
 
 
@@ -372,11 +422,11 @@ class AppConfig(_Model):
     brands: BrandCatalog
     sources: SourcesConfig
     alerts: AlertsConfig
-
+    tags: TagsConfig = Field(default_factory=TagsConfig)
 
 
 def load_config(directory: str | os.PathLike[str]) -> AppConfig:
-    """Read and validate brands.yaml, sources.yaml and alerts.yaml from one directory."""
+    """Read and validate brands.yaml, sources.yaml, alerts.yaml and tags.yaml from one directory."""
     root = Path(directory).resolve()
     if not root.is_dir():
         raise ConfigError(f"{root}: config directory not found; pass --config DIR or set ZMOT_CONFIG_DIR")
@@ -387,7 +437,8 @@ def load_config(directory: str | os.PathLike[str]) -> AppConfig:
     _check_references(root / SOURCES_FILE, sources, brands)
     alerts = _load_file(root / ALERTS_FILE, AlertsConfig, required=False)
     _check_delivery(root / ALERTS_FILE, alerts)
-    return AppConfig(directory=str(root), brands=brands, sources=sources, alerts=alerts)
+    tags = _load_file(root / TAGS_FILE, TagsConfig, required=False)
+    return AppConfig(directory=str(root), brands=brands, sources=sources, alerts=alerts, tags=tags)
 
 
 def missing_local_files(cfg: AppConfig) -> list[str]:
@@ -507,6 +558,8 @@ def _message(model: type[_Model], error: Any, data: dict[str, Any]) -> str:
         return f"{key}.kind: expected one of {kinds} (got {error['ctx']['tag']!r})"
     if kind == "missing":
         return f"{key}: missing; this key is required"
+    if kind == "query_error":
+        return f"{key}: {text}, in the query {_shown(got)}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         text = "expected a mapping of keys"
     elif kind == "string_too_short" and error.get("ctx", {}).get("min_length") == 1:
@@ -522,12 +575,16 @@ def _got(value: Any, kind: str) -> str:
         return " (got nothing: the key has no value)"
     if isinstance(value, dict):
         return ""
-    shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+    shown = _shown(value)
     if kind == "string_type" and isinstance(value, (bool, int, float)):
         return f" (got {shown}; put it in quotes: YAML reads yes/no/on/off as booleans and digits as numbers)"
     if kind == "list_type" and isinstance(value, str):
         return f" (got {shown}; write a list: [{value}])"
     return f" (got {shown})"
+
+
+def _shown(value: Any) -> str:
+    return repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
 
 
 def _did_you_mean(key: str, allowed: list[str]) -> str:
@@ -553,6 +610,8 @@ def _key_path(loc: tuple[Any, ...], data: Any) -> str:
     parts: list[str] = []
     node = data
     for item in loc:
+        if item == "[key]":
+            continue  # pydantic's marker for a mapping's key, which the path already names
         if isinstance(item, int):
             names = [x.get("name") if isinstance(x, dict) else None for x in node] if isinstance(node, list) else []
             parts.append(_item_key("", names, item))

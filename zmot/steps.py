@@ -173,6 +173,7 @@ def load(ctx: RunContext) -> dict[str, Any]:
         sources_failed=[o.source_id for o in outcomes if not o.ok],
         catalog=catalog_for_nlp(cfg),
         retracted=[m for o in ok for m in o.retracted],
+        tag_rules=dict(cfg.tags.rules),
     )
     with writer(ctx.warehouse) as con:
         summary = load_run(con, staged)

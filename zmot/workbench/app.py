@@ -203,14 +203,16 @@ def create_app(warehouse: Path, credentials: Credentials | None = None) -> Starl
         with reading(warehouse) as con:
             found = run(con, asked[0])
             if found:
+                day = found[0]["published_day"]
                 asked += [Query(queries.MENTION_REFS.sql, [mention_id]),
-                          Query(queries.MENTION_TARGETS.sql, [mention_id, found[0]["published_day"]])]
-                refs, targets = run(con, asked[1]), run(con, asked[2])
+                          Query(queries.MENTION_TARGETS.sql, [mention_id, day]),
+                          Query(queries.MENTION_TAGS.sql, [mention_id, day])]
+                refs, targets, tags = run(con, asked[1]), run(con, asked[2]), run(con, asked[3])
                 corrections = history(con, mention_id)
         if not found:
             return page(request, "missing.html", status_code=404, what=f"mention {mention_id}")
         brands = sorted({r["brand"] for r in refs})
-        return page(request, "mention.html", m=found[0], refs=refs, targets=targets, corrections=corrections,
+        return page(request, "mention.html", m=found[0], refs=refs, targets=targets, tags=tags, corrections=corrections,
                     brands=brands, error=request.query_params.get("error"), done=request.query_params.get("done"),
                     sql=asked)
 

@@ -87,11 +87,16 @@ FROM mention_targets WHERE mention_id = ? AND published_day = ?  -- the day skip
 ORDER BY brand, product
 """)
 
+MENTION_TAGS = Query("""
+SELECT tag, rule_hash, tagged_at FROM mention_tags WHERE mention_id = ? AND published_day = ? ORDER BY tag
+""")
+
 FILTER_CHOICES = Query("""
 SELECT 'brand' AS facet, brand AS value FROM brands
 UNION SELECT 'source_kind', source_kind FROM source_state
 UNION SELECT 'source_id', source_id FROM source_state
 UNION SELECT 'language', language FROM (SELECT DISTINCT language FROM mention_nlp)
+UNION SELECT 'tag', tag FROM (SELECT DISTINCT tag FROM mention_tags)
 ORDER BY facet, value
 """)
 
@@ -136,6 +141,7 @@ class MentionFilter:
     moment: str = ""
     sentiment: str = ""
     language: str = ""
+    tag: str = ""
     day_from: date | None = None
     day_to: date | None = None
     q: str = ""
@@ -165,6 +171,9 @@ def _chosen(f: MentionFilter) -> tuple[str, list[Any]]:
         if value:
             clauses.append(f"{column} = ?")
             params.append(value)
+    if f.tag:  # a semi-join: mention_tags holds a few rows per tagged mention, no text
+        clauses.append("t.mention_id IN (SELECT mention_id FROM mention_tags WHERE tag = ?)")
+        params.append(f.tag)
     if f.day_from:
         clauses.append("t.published_day >= ?")
         params.append(f.day_from)
