@@ -2,7 +2,9 @@
 
 Prints:
 - load throughput: mentions/s through `warehouse.load.load_run`, in 1 M-mention runs. Each run's
-  transaction also recomputes the signals of the days it touched.
+  transaction also recomputes the signals of the days it touched. Beside it, the raw engine: the
+  same staged rows appended by plain INSERTs (target: the loader at >= 0.7x of it), and the
+  process's peak memory across the first 1 M-mention run;
 - signals recompute time for one day;
 - p50/p95 latency of every cookbook query in docs/warehouse.md;
 - readers beside the writer (issue 16): the time to publish the read copy at each size the
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -120,28 +123,56 @@ def stage_batch(gen: duckdb.DuckDBPyConnection, folder: Path, first: int, count:
     return StagedRun(f"bench-{first // BATCH:03d}", end, [mentions], nlp, refs, [], [], ["bench"], [])
 
 
-def build(warehouse: Path, work: Path, total: int, published: Path | None = None) -> float:
-    """Load `total` mentions in 1 M runs into one file; with `published`, time a publish after each run."""
+def build(warehouse: Path, work: Path, total: int, published: Path | None = None) -> tuple[float, float]:
+    """Load `total` mentions in 1 M runs into one file; with `published`, time a publish after each run.
+
+    Beside each run, the same staged rows go by plain INSERTs into plain tables of another file in the
+    same engine (no dedupe, targets, corrections or signals): the raw engine's figure. Returns the
+    seconds spent in the loader and in the plain inserts."""
     gen = duckdb.connect()
     tweets = load_tweets(gen)
     con = connect(warehouse)
-    loading = 0.0
+    plain = duckdb.connect(str(work / "plain-insert.duckdb"))
+    loading = raw = 0.0
     try:
         for first in range(0, total, BATCH):
             count = min(BATCH, total - first)
             staged = stage_batch(gen, work / f"batch{first // BATCH}", first, count, total, tweets)
+            before_mb = _peak_mb()
             started = time.perf_counter()
             summary = load_run(con, staged)
             elapsed = time.perf_counter() - started
             loading += elapsed
+            memory = f"; process peak {before_mb:,.0f} -> {_peak_mb():,.0f} MB" if first == 0 else ""
+            insert = _plain_insert(plain, staged)
+            raw += insert
             print(f"  run {staged.run_key}: {summary.mentions_new:,} mentions in {elapsed:.1f} s "
-                  f"({summary.mentions_new / elapsed:,.0f}/s, {len(summary.days_touched)} days of signals)", flush=True)
+                  f"({summary.mentions_new / elapsed:,.0f}/s, {len(summary.days_touched)} days of signals); "
+                  f"plain insert of the same rows {insert:.1f} s ({count / insert:,.0f}/s){memory}", flush=True)
             if published is not None:
                 print("    " + publish_figure(con, warehouse, published), flush=True)
             shutil.rmtree(work / f"batch{first // BATCH}")
     finally:
         con.close()
-    return loading
+        plain.close()
+        (work / "plain-insert.duckdb").unlink(missing_ok=True)
+    return loading, raw
+
+
+def _plain_insert(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> float:
+    """The staged mentions, NLP and references appended as they are, in one transaction."""
+    files = {"mentions": staged.mention_files[0], "mention_nlp": staged.nlp_file, "mention_refs": staged.refs_file}
+    started = time.perf_counter()
+    con.execute("BEGIN")
+    for table, path in files.items():
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM read_parquet('{path}') LIMIT 0")
+        con.execute(f"INSERT INTO {table} SELECT * FROM read_parquet('{path}')")
+    con.execute("COMMIT")
+    return time.perf_counter() - started
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def publish_figure(con: duckdb.DuckDBPyConnection, source: Path, published: Path) -> str:
@@ -296,10 +327,12 @@ def main() -> None:
     warehouse = work / "scale.duckdb"
     warehouse.unlink(missing_ok=True)
     print(f"building a warehouse of {args.mentions:,} mentions in {warehouse} ({os.cpu_count()} cores)", flush=True)
-    loading = build(warehouse, work, args.mentions, published=work / "published.duckdb")
+    loading, raw = build(warehouse, work, args.mentions, published=work / "published.duckdb")
     size = warehouse.stat().st_size / 1e9
     print(f"\nloader: {args.mentions:,} mentions in {loading:.1f} s = {args.mentions / loading:,.0f} mentions/s "
           f"(target >= 200,000); file {size:.2f} GB")
+    print(f"plain insert of the same rows: {args.mentions / raw:,.0f} mentions/s; the loader runs at "
+          f"{raw / loading:.2f}x of it (target >= 0.7x)")
     con = connect(warehouse)
     try:
         times = []
