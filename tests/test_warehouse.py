@@ -76,6 +76,19 @@ def test_an_old_file_is_brought_up_to_date(tmp_path: Path) -> None:
     assert schema_version(con) == migrations()[-1][0]
 
 
+def test_a_migration_merged_after_a_higher_one_is_still_applied(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    connect(path).close()
+    con = duckdb.connect(str(path))  # as if migration 11 had landed after the file reached the newest
+    con.execute("DELETE FROM schema_version WHERE version = 11")
+    con.execute("DROP TABLE mention_tags")
+    con.close()
+    con = connect(path)
+    assert con.execute("SELECT count(*) FROM mention_tags").fetchall() == [(0,)]
+    assert [r[0] for r in con.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()] == \
+        [v for v, _, _ in migrations()]
+
+
 def test_reloading_the_same_run_leaves_every_table_identical(tmp_path: Path) -> None:
     con = connect(tmp_path / "w.duckdb")
     run = _stage(tmp_path, "r1", [_mention("a", "Acme is great"), _mention("b", "Acme is awful")],

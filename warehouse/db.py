@@ -88,7 +88,11 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
-    """Apply the migrations this file lacks, each in the same transaction as its version row."""
+    """Apply the migrations this file lacks, each in the same transaction as its version row.
+
+    Any version without a row is applied, in order, not only those above the newest: two branches
+    that each add a migration can land in either order, and a file migrated between them must still
+    get the one numbered lower."""
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL)"
     )
@@ -98,8 +102,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         raise WarehouseError(
             f"warehouse schema is version {current}, newer than this code knows ({known[-1][0]}); upgrade zmot-monitor"
         )
+    applied = {row[0] for row in con.execute("SELECT version FROM schema_version").fetchall()}
     for version, name, sql in known:
-        if version <= current:
+        if version in applied:
             continue
         with transaction(con):
             con.execute(sql)
@@ -107,8 +112,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
                 judge_targets(con, *FILL_AFTER_MIGRATION[version])
             con.execute("INSERT INTO schema_version VALUES (?, ?)", [version, name])
         log.info("warehouse migrated to %s", name)
-        current = version
-    return current
+    return schema_version(con)
 
 
 def judge_targets(con: duckdb.DuckDBPyConnection, mentions_query: str, refs_query: str) -> None:
