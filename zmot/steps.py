@@ -213,13 +213,14 @@ def detect(ctx: RunContext, days_touched: list[str]) -> list[str]:
 
 
 def notify(ctx: RunContext) -> dict[str, Any]:
-    """Email every alert not yet delivered; an alert is marked sent only once delivery succeeded."""
+    """Email and post to webhooks every alert not yet delivered there; each delivery is recorded only once it succeeded."""
     from warehouse.publish import writer
-    from zmot.notify import notify_pending
+    from zmot.notify import notify_all, notify_window
 
     cfg = load_config(ctx.config_dir)
     with writer(ctx.warehouse) as con:
-        return notify_pending(con, cfg.alerts, data_dir=ctx.data_dir)
+        return notify_all(con, cfg.alerts, data_dir=ctx.data_dir,
+                          not_before=notify_window(ctx.interval_end, cfg.alerts.rules.notify_max_age_days))
 
 
 def finish(load_result: dict[str, Any], ctx: RunContext) -> None:
