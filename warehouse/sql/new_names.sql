@@ -1,0 +1,66 @@
+-- New names worth tracking: names in the texts of one period ('now') that are not in the catalog,
+-- ranked by how much more often they are used now than in the period before ('before').
+-- {texts} selects (period 'now'|'before', voice, text); {known} selects the catalog's names, casefolded.
+-- A voice (an author, else the mention) counts once per name and period.
+-- Candidates: @handles and #hashtags; runs of capitalised words (Nova Pro, Time Warner Cable);
+-- camel-case words (iPhone, eBay); and words with digits (S23, Pixel 8, X1000).
+-- A single capitalised word that the same texts use more often in lower case is a sentence's first
+-- word, not a name ("The", "Thanks"): dropped; so is a function word opening a run ("The Zyphone X2"),
+-- and so are the calendar and chat words that are capitalised everywhere (Friday, December, RT, PM).
+-- Score: the log ratio of the two periods' rates (voices using it per voice), each count smoothed
+-- by +0.5, divided by its standard error: a z that rises with both the lift and the evidence.
+WITH name_texts AS ({texts}),
+known_names AS ({known}),
+voices AS (
+    SELECT period, coalesce(voice, 'text:' || row_number() OVER ()) AS voice, text FROM name_texts
+),
+totals AS (
+    SELECT count(DISTINCT voice) FILTER (WHERE period = 'now') AS n_now,
+           count(DISTINCT voice) FILTER (WHERE period = 'before') AS n_before
+    FROM voices
+),
+found AS (
+    SELECT period, voice, trim(unnest(regexp_extract_all(text,
+        '[@#][A-Za-z0-9_]{2,40}|[a-z]+[A-Z][A-Za-z0-9]*(?: [A-Z0-9][A-Za-z0-9]*)*|[A-Z][A-Za-z0-9&''-]*[A-Za-z0-9](?: [A-Z0-9][A-Za-z0-9&''-]*)*|[A-Za-z]+[0-9][A-Za-z0-9]*'
+    )), '''-') AS surface
+    FROM voices
+),
+leading_word_dropped AS (  -- a run's first word may just start the sentence: "The Zyphone X2", "Thanks Orbitel"
+    SELECT period, voice, regexp_replace(surface, '^(?:The|A|An|My|Our|Your|His|Her|Their|This|That|These|Those|I|We|You|He|She|It|They|And|But|Or|So|If|When|Why|How|What|Is|Are|Was|Were|Do|Does|Did|Just|Hey|Hi|Thanks|Thank|Love|Got|Get|RT|Happy|New|Good|Great|Best|Check|Watch|Finally|Even|Still|Not|No|Yes|Yeah|Oh|Ok|Please|Who|Where|With|For|From|At|On|In|Of|To|By|As|Via|After|Before) ', '') AS surface
+    FROM found
+),
+candidates AS (
+    SELECT period, voice, surface, lower(surface) AS name_key,
+           CASE WHEN surface[1] = '@' THEN 'handle' WHEN surface[1] = '#' THEN 'hashtag'
+                WHEN regexp_matches(surface, '[0-9]') THEN 'product-like' ELSE 'name' END AS kind
+    FROM leading_word_dropped
+    WHERE length(surface) >= 2
+      AND NOT regexp_full_match(surface, '(?i)(?:RT|AM|PM|OK|LOL|OMG|[#@]?(?:mon|tues|wednes|thurs|fri|satur|sun)day|jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|today|tonight|tomorrow|yesterday)')
+),
+lower_words AS (  -- how often each word is written all in lower case, to tell names from sentence starts
+    SELECT word, count(*) AS lower_uses
+    FROM (SELECT unnest(regexp_extract_all(text, '(?:^|[^A-Za-z0-9@#])([a-z]+)', 1)) AS word FROM voices)
+    GROUP BY word
+),
+counted AS (
+    SELECT c.name_key, c.kind,
+           mode(c.surface) AS name,
+           count(*) AS uses,
+           count(DISTINCT c.voice) FILTER (WHERE c.period = 'now') AS voices_now,
+           count(DISTINCT c.voice) FILTER (WHERE c.period = 'before') AS voices_before
+    FROM candidates c
+    WHERE c.name_key NOT IN (SELECT name FROM known_names)
+      AND ltrim(c.name_key, '@#') NOT IN (SELECT replace(name, ' ', '') FROM known_names)
+    GROUP BY c.name_key, c.kind
+)
+SELECT c.name, c.kind, c.voices_now, c.voices_before,
+       ((c.voices_now + 0.5) / greatest(t.n_now, 1)) / ((c.voices_before + 0.5) / greatest(t.n_before, 1)) AS lift,
+       (ln((c.voices_now + 0.5) / greatest(t.n_now, 1)) - ln((c.voices_before + 0.5) / greatest(t.n_before, 1)))
+           / sqrt(1 / (c.voices_now + 0.5) + 1 / (c.voices_before + 0.5)) AS score
+FROM counted c
+CROSS JOIN totals t
+LEFT JOIN lower_words w ON c.kind = 'name' AND NOT contains(c.name_key, ' ') AND w.word = c.name_key
+WHERE c.voices_now >= $min_voices
+  AND coalesce(w.lower_uses, 0) < c.uses
+ORDER BY score DESC, c.voices_now DESC, c.name
+LIMIT $limit
