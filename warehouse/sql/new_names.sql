@@ -1,12 +1,13 @@
 -- New names worth tracking: names in the texts of one period ('now') that are not in the catalog,
 -- ranked by how much more often they are used now than in the period before ('before').
--- {texts} selects (period 'now'|'before', voice, text); {known} selects the catalog's names, casefolded.
+-- The texts given select (period 'now'|'before', voice, text); the known names, the catalog's names casefolded.
 -- A voice (an author, else the mention) counts once per name and period.
 -- Candidates: @handles and #hashtags; runs of capitalised words (Nova Pro, Time Warner Cable);
 -- camel-case words (iPhone, eBay); and words with digits (S23, Pixel 8, X1000).
 -- A single capitalised word that the same texts use more often in lower case is a sentence's first
 -- word, not a name ("The", "Thanks"): dropped; so is a function word opening a run ("The Zyphone X2"),
--- and so are the calendar and chat words that are capitalised everywhere (Friday, December, RT, PM).
+-- and so are runs made only of the catalog's words ("Acme Nova" when Acme and Nova are known),
+-- and the calendar and chat words that are capitalised everywhere (Friday, December, RT, PM).
 -- Score: the log ratio of the two periods' rates (voices using it per voice), each count smoothed
 -- by +0.5, divided by its standard error: a z that rises with both the lift and the evidence.
 WITH name_texts AS ({texts}),
@@ -26,7 +27,7 @@ found AS (
     FROM voices
 ),
 leading_word_dropped AS (  -- a run's first word may just start the sentence: "The Zyphone X2", "Thanks Orbitel"
-    SELECT period, voice, regexp_replace(surface, '^(?:The|A|An|My|Our|Your|His|Her|Their|This|That|These|Those|I|We|You|He|She|It|They|And|But|Or|So|If|When|Why|How|What|Is|Are|Was|Were|Do|Does|Did|Just|Hey|Hi|Thanks|Thank|Love|Got|Get|RT|Happy|New|Good|Great|Best|Check|Watch|Finally|Even|Still|Not|No|Yes|Yeah|Oh|Ok|Please|Who|Where|With|For|From|At|On|In|Of|To|By|As|Via|After|Before) ', '') AS surface
+    SELECT period, voice, regexp_replace(surface, '^(?:The|A|An|My|Our|Your|His|Her|Their|This|That|These|Those|I|We|You|He|She|It|They|And|But|Or|So|If|When|Why|How|What|Is|Are|Was|Were|Do|Does|Did|Just|Hey|Hi|Thanks|Thank|Love|Got|Get|RT|Happy|New|Good|Great|Best|Check|Watch|Finally|Even|Still|Not|No|Yes|Yeah|Oh|Ok|Please|Who|Where|With|For|From|At|On|In|Of|To|By|As|Via|After|Before|Anyone|Anybody|Someone|Everyone|Nobody|Can|Could|Should|Would|Will|Has|Have|Had|Here|There|Then|Now|Also|Maybe|Well|Really|Only|Any|Some|All|Every|One|Which|Whose)(?: |$)', '') AS surface
     FROM found
 ),
 candidates AS (
@@ -51,6 +52,8 @@ counted AS (
     FROM candidates c
     WHERE c.name_key NOT IN (SELECT name FROM known_names)
       AND ltrim(c.name_key, '@#') NOT IN (SELECT replace(name, ' ', '') FROM known_names)
+      AND NOT list_has_all(coalesce((SELECT list(DISTINCT w) FROM (SELECT unnest(string_split(name, ' ')) AS w FROM known_names)), []),
+                           string_split(c.name_key, ' '))  -- known names run together: "Acme Nova"
     GROUP BY c.name_key, c.kind
 )
 SELECT c.name, c.kind, c.voices_now, c.voices_before,
