@@ -4,8 +4,8 @@
 -- A voice (an author, else the mention) counts once per name and period.
 -- Candidates: @handles and #hashtags; runs of capitalised words (Nova Pro, Time Warner Cable);
 -- camel-case words (iPhone, eBay); and words with digits (S23, Pixel 8, X1000).
--- A single capitalised word that the same texts use more often in lower case is a sentence's first
--- word, not a name ("The", "Thanks"): dropped; so is a function word opening a run ("The Zyphone X2"),
+-- A single capitalised word that opens a sentence is not taken ("Seriously? Acme is down"), nor one the
+-- same texts use more often in lower case ("The", "Thanks"); so is a function word opening a run ("The Zyphone X2"),
 -- and so are runs made only of the catalog's words ("Acme Nova" when Acme and Nova are known),
 -- and the calendar and chat words that are capitalised everywhere (Friday, December, RT, PM).
 -- Score: the log ratio of the two periods' rates (voices using it per voice), each count smoothed
@@ -20,14 +20,19 @@ totals AS (
            count(DISTINCT voice) FILTER (WHERE period = 'before') AS n_before
     FROM voices
 ),
+sentence_starts AS (  -- a capitalised word that opens a sentence is marked: its capital is no evidence of a name
+    SELECT period, voice, regexp_replace(text, '(^|[.!?]\s+|\n\s*|\s[-–—]\s+)([A-Z])', '\1§\2', 'g') AS text FROM voices
+),
 found AS (
     SELECT period, voice, trim(unnest(regexp_extract_all(text,
-        '[@#][A-Za-z0-9_]{2,40}|[a-z]+[A-Z][A-Za-z0-9]*(?: [A-Z0-9][A-Za-z0-9]*)*|[A-Z][A-Za-z0-9&''-]*[A-Za-z0-9](?: [A-Z0-9][A-Za-z0-9&''-]*)*|[A-Za-z]+[0-9][A-Za-z0-9]*'
+        '[@#][A-Za-z0-9_]{2,40}|[a-z]+[A-Z][A-Za-z0-9]*(?: [A-Z0-9][A-Za-z0-9]*)*|§?[A-Z][A-Za-z0-9&''-]*[A-Za-z0-9](?: [A-Z0-9][A-Za-z0-9&''-]*)*|§?[A-Za-z]+[0-9][A-Za-z0-9]*'
     )), '''-') AS surface
-    FROM voices
+    FROM sentence_starts
 ),
 leading_word_dropped AS (  -- a run's first word may just start the sentence: "The Zyphone X2", "Thanks Orbitel"
-    SELECT period, voice, regexp_replace(surface, '^(?:The|A|An|My|Our|Your|His|Her|Their|This|That|These|Those|I|We|You|He|She|It|They|And|But|Or|So|If|When|Why|How|What|Is|Are|Was|Were|Do|Does|Did|Just|Hey|Hi|Thanks|Thank|Love|Got|Get|RT|Happy|New|Good|Great|Best|Check|Watch|Finally|Even|Still|Not|No|Yes|Yeah|Oh|Ok|Please|Who|Where|With|For|From|At|On|In|Of|To|By|As|Via|After|Before|Anyone|Anybody|Someone|Everyone|Nobody|Can|Could|Should|Would|Will|Has|Have|Had|Here|There|Then|Now|Also|Maybe|Well|Really|Only|Any|Some|All|Every|One|Which|Whose)(?: |$)', '') AS surface
+    SELECT period, voice, regexp_replace(
+        CASE WHEN starts_with(surface, '§') AND NOT contains(surface, ' ') AND NOT regexp_matches(surface, '[0-9]') THEN ''
+             ELSE replace(surface, '§', '') END, '^(?:The|A|An|I''m|I''ve|I''ll|I''d|My|Our|Your|His|Her|Their|This|That|These|Those|I|We|You|He|She|It|They|And|But|Or|So|If|When|Why|How|What|Is|Are|Was|Were|Do|Does|Did|Just|Hey|Hi|Thanks|Thank|Love|Got|Get|RT|Happy|New|Good|Great|Best|Check|Watch|Finally|Even|Still|Not|No|Yes|Yeah|Oh|Ok|Please|Who|Where|With|For|From|At|On|In|Of|To|By|As|Via|After|Before|Anyone|Anybody|Someone|Everyone|Nobody|Can|Could|Should|Would|Will|Has|Have|Had|Here|There|Then|Now|Also|Maybe|Well|Really|Only|Any|Some|All|Every|One|Which|Whose)(?: |$)', '') AS surface
     FROM found
 ),
 candidates AS (
