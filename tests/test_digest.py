@@ -14,9 +14,10 @@ from warehouse.load import StagedRun, load_run
 from warehouse.new_names import new_names
 from warehouse.publish import open_published, writer
 from warehouse.signals import recompute_signals
-from zmot import staging
+from zmot import staging, steps
 from zmot.cli import main
 from zmot.digest import DigestError, DigestPeriod, gather_digest, render_html, render_markdown
+from zmot.runcontext import RunContext
 
 MONDAY = date(2026, 11, 9)  # ISO week 2026-W46
 CATALOG = [{"name": "Acme", "aliases": [], "products": [{"name": "Nova", "aliases": []}], "competitors": ["Globex"]},
@@ -147,11 +148,34 @@ def test_new_names_rank_what_rose_with_the_brand_and_skip_the_catalog(warehouse:
     assert shown[:2] == ["Zyphone X2", "Orbitel"] and "#AcmeFail" not in shown
 
 
-def test_send_emails_each_brand_once_per_week_as_plain_text_and_html(warehouse: Path, tmp_path: Path) -> None:
+def _config_dir(tmp_path: Path, alerts: str = "") -> Path:
     config = tmp_path / "config"
-    config.mkdir()
+    config.mkdir(exist_ok=True)
     (config / "brands.yaml").write_text("brands:\n  - name: Acme\n    products: [{name: Nova}]\n    competitors: [Globex]\n  - name: Globex\n")
     (config / "sources.yaml").write_text("sources:\n  - {name: forum, kind: rss, url: 'https://forum.example.net/feed'}\n")
+    (config / "alerts.yaml").write_text(alerts)
+    return config
+
+
+def test_the_daily_run_sends_the_weekly_digest_once_after_sunday_and_never_from_a_backfill(warehouse: Path, tmp_path: Path) -> None:
+    config = _config_dir(tmp_path, "sender: zmot@example.com\nrecipients: [team@example.com]\ndigest: {period: week}\n")
+    data = warehouse.parent
+
+    def run(day: date, send: bool = True) -> dict:
+        return steps.digest(RunContext.for_date(datetime.combine(day, datetime.min.time(), timezone.utc), config_dir=config,
+                                                data_dir=data, warehouse=warehouse, send_alerts=send))
+
+    assert run(date(2026, 11, 16), send=False) == {"sent": []}  # a backfill of the same day
+    assert run(date(2026, 11, 15)) == {"sent": [], "next": "2026-11-15"}  # Sunday is not over yet
+    first = run(date(2026, 11, 16))["sent"]
+    assert [line.split(":")[0] for line in first] == ["Acme week", "Globex week"]
+    assert run(date(2026, 11, 16)) == {"sent": []}  # a rerun, or a retried task
+    emails = sorted((data / "outbox").glob("*.eml"))
+    assert [e.name for e in emails] == ["zmot-digest-acme-week-2026-w46.eml", "zmot-digest-globex-week-2026-w46.eml"]
+
+
+def test_send_emails_each_brand_once_per_week_as_plain_text_and_html(warehouse: Path, tmp_path: Path) -> None:
+    config = _config_dir(tmp_path)
     args = ["digest", "--period", "week", "--date", "2026-11-12", "--brand", "Acme", "--data-dir", str(warehouse.parent),
             "--config", str(config), "--send", "--out", str(tmp_path / "digest.html")]
     with smtp_server() as (controller, mailbox):

@@ -383,6 +383,12 @@ class WebhookSettings(_Model):
         return self
 
 
+class DigestSettings(_Model):
+    """The daily run emails each brand's digest (to `recipients`) once its day or week is complete."""
+
+    period: Literal["day", "week"] = Field(default="week", description="week: Monday to Sunday, sent by the run after Sunday.")
+
+
 class AlertsConfig(_Model):
     sender: EmailAddress = "zmot-monitor@localhost"
     recipients: list[EmailAddress] = Field(default_factory=list)
@@ -390,6 +396,7 @@ class AlertsConfig(_Model):
     outbox_dir: str = Field(default="outbox", min_length=1, description="Relative paths are under the data directory.")
     rules: AlertRules = Field(default_factory=AlertRules)
     webhooks: list[WebhookSettings] = Field(default_factory=list, description="Also POST every alert to these, once each.")
+    digest: DigestSettings | None = Field(default=None, description="No digest: none is sent by the daily run (`zmot digest` still works).")
 
     @model_validator(mode="after")
     def _unique_webhooks(self) -> "AlertsConfig":
