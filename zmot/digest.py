@@ -22,7 +22,7 @@ import duckdb
 from alerts.compose import header_safe
 from warehouse.alert_drivers import AlertDrivers
 from warehouse.deliveries import delivered, record_delivery
-from warehouse.new_names import NewName, new_names
+from warehouse.new_names import BEFORE_DAYS, NewName, new_names
 from zmot.config import AlertsConfig
 
 PeriodKind = Literal["day", "week"]
@@ -217,7 +217,7 @@ def render_markdown(digest: Digest, *, escape: Any = markdown_escape) -> str:
     lines += ["", "## What changed", ""]
     lines += [f"- {e(c.what)}: {c.now:,} mentions ({_change_text(c.now, c.before)})" for c in digest.changes] or ["- nothing moved"]
     lines += ["", "## New names seen with the brand, not in the catalog", ""]
-    lines += [f"- {e(n.name)} ({n.kind}): {n.voices_now} voices this {p.kind}, {n.voices_before} in the 28 days before"
+    lines += [f"- {e(n.name)} ({n.kind}): {n.voices_now} voices this {p.kind}, {n.voices_before} in the {BEFORE_DAYS} days before"
               for n in digest.new_names] or ["- none"]
     lines += ["", "Add one to brands.yaml (as a competitor, a product or an alias) to track it."]
     return "\n".join(lines) + "\n"
@@ -258,7 +258,7 @@ def render_html(digest: Digest) -> str:
     parts.append("<h2>What changed</h2><ul>")
     parts += [f"<li>{e(c.what)}: {c.now:,} mentions ({e(_change_text(c.now, c.before))})</li>" for c in digest.changes] or ["<li>nothing moved</li>"]
     parts.append("</ul><h2>New names seen with the brand, not in the catalog</h2><ul>")
-    parts += [f"<li>{e(n.name)} ({n.kind}): {n.voices_now} voices this {p.kind}, {n.voices_before} in the 28 days before</li>"
+    parts += [f"<li>{e(n.name)} ({n.kind}): {n.voices_now} voices this {p.kind}, {n.voices_before} in the {BEFORE_DAYS} days before</li>"
               for n in digest.new_names] or ["<li>none</li>"]
     parts.append("</ul><p class=\"meta\">Add one to brands.yaml (as a competitor, a product or an alias) to track it.</p></body></html>")
     return "\n".join(parts) + "\n"
