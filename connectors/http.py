@@ -147,10 +147,11 @@ def post(
             session.close()
 
 
-def _retrying(url: str, policy: FetchPolicy, sleep: Callable[[float], None],
+def _retrying(name: str, policy: FetchPolicy, sleep: Callable[[float], None],
               attempt: Callable[[float], FetchResponse]) -> FetchResponse:
     """Run `attempt(deadline)` until it succeeds, retrying transient failures: Retry-After (clamped)
-    when the server gave one, else exponential backoff with jitter, all within the fetch deadline."""
+    when the server gave one, else exponential backoff with jitter, all within the fetch deadline.
+    `name` is what the log calls the URL."""
     deadline = time.monotonic() + policy.deadline_seconds
     attempts = 0
     while True:
@@ -166,7 +167,7 @@ def _retrying(url: str, policy: FetchPolicy, sleep: Callable[[float], None],
             if wait is None:
                 wait = policy.backoff_seconds * 2 ** (attempts - 1) * (0.5 + random.random())
             wait = min(wait, policy.max_retry_after_seconds, max(0.0, deadline - time.monotonic()))
-            log.info("%s: %s; retry %d/%d in %.1fs", url, exc.message, attempts, policy.max_retries, wait)
+            log.info("%s: %s; retry %d/%d in %.1fs", name, exc.message, attempts, policy.max_retries, wait)
             sleep(wait)
 
 
