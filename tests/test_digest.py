@@ -204,3 +204,13 @@ def test_an_unknown_brand_is_named_with_the_known_ones(warehouse: Path) -> None:
             gather_digest(con, "Initech", DigestPeriod.containing("day", MONDAY))
     finally:
         con.close()
+
+
+def test_the_command_prints_markdown_or_writes_one_file_per_brand(warehouse: Path, tmp_path: Path, capsys) -> None:
+    base = ["digest", "--period", "day", "--date", "2026-11-10", "--data-dir", str(warehouse.parent)]
+    assert main([*base, "--brand", "Acme"]) == 0
+    assert capsys.readouterr().out.startswith("# Acme: daily digest, Tue 10 Nov 2026")
+    assert main([*base, "--out", str(tmp_path / "d.md")]) == 0
+    assert sorted(p.name for p in tmp_path.glob("d-*.md")) == ["d-acme.md", "d-globex.md"]
+    assert main([*base, "--brand", "Initech"]) == 1
+    assert "unknown brand 'Initech'" in capsys.readouterr().err

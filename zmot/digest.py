@@ -60,6 +60,10 @@ class DigestPeriod:
         return f"week:{year}-W{week:02d}"
 
     @property
+    def adjective(self) -> str:
+        return {"day": "daily", "week": "weekly"}[self.kind]
+
+    @property
     def label(self) -> str:
         return f"{self.start:%a %d %b %Y}" if self.kind == "day" else f"week {self.key[5:]} ({self.start:%d %b} to {self.end:%d %b %Y})"
 
@@ -193,7 +197,7 @@ def render_markdown(digest: Digest, *, escape: Any = markdown_escape) -> str:
     """The digest as Markdown; with `escape=str` it is the email's plain text."""
     e = escape
     p = digest.period
-    lines = [f"# {e(digest.brand)}: {p.kind}ly digest, {p.label}", "",
+    lines = [f"# {e(digest.brand)}: {p.adjective} digest, {p.label}", "",
              f"Moments of truth, against the previous {p.kind} ({p.previous().start} to {p.previous().end}):", ""]
     for metric, label in (("mentions", "Mentions"), *MOMENTS, ("negative", "Negative")):
         now, before = digest.counts[metric]
@@ -233,8 +237,8 @@ def render_html(digest: Digest) -> str:
     p = digest.period
     parts = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
              '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'">',
-             f"<title>{e(digest.brand)}: {p.kind}ly digest {e(p.label)}</title><style>{CSS}</style></head><body>",
-             f"<h1>{e(digest.brand)}: {p.kind}ly digest</h1><p class=\"meta\">{e(p.label)}, against the previous {p.kind}</p><ul>"]
+             f"<title>{e(digest.brand)}: {p.adjective} digest {e(p.label)}</title><style>{CSS}</style></head><body>",
+             f"<h1>{e(digest.brand)}: {p.adjective} digest</h1><p class=\"meta\">{e(p.label)}, against the previous {p.kind}</p><ul>"]
     for metric, label in (("mentions", "Mentions"), *MOMENTS, ("negative", "Negative")):
         now, before = digest.counts[metric]
         parts.append(f"<li><b>{e(label)}</b>: {now:,} ({e(_change_text(now, before))})</li>")
@@ -276,7 +280,7 @@ def digest_email(digest: Digest, *, sender: str, recipients: list[str], sent_at:
     """Multipart: the plain text first, the HTML as its alternative."""
     msg = EmailMessage()
     now, before = digest.counts["lzmot"]
-    msg["Subject"] = header_safe(f"{digest.brand}: {digest.period.kind}ly digest, {digest.period.label} "
+    msg["Subject"] = header_safe(f"{digest.brand}: {digest.period.adjective} digest, {digest.period.label} "
                                  f"(LZMOT {now}, {_change_text(now, before)})")
     msg["From"] = sender
     msg["To"] = ", ".join(recipients)
