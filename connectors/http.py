@@ -107,34 +107,68 @@ def fetch(
         return _fetch_file(url, policy, etag, last_modified)
     if not url.startswith(("http://", "https://")):
         raise TerminalFetchError("bad_scheme", url, "only http://, https:// and file: URLs can be fetched")
-    own_session = session is None
-    session = session or polite_session()
     headers = {"User-Agent": policy.user_agent, "Accept-Encoding": "gzip, deflate"}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    deadline = time.monotonic() + policy.deadline_seconds
-    attempts = 0
+    own_session = session is None
+    session = session or polite_session()
     try:
-        while True:
-            attempts += 1
-            try:
-                response = _attempt(session, url, headers, policy, deadline)
-                response.requests = attempts
-                return response
-            except TransientFetchError as exc:
-                wait = getattr(exc, "retry_after", None)
-                if attempts > policy.max_retries or time.monotonic() >= deadline:
-                    raise
-                if wait is None:
-                    wait = policy.backoff_seconds * 2 ** (attempts - 1) * (0.5 + random.random())
-                wait = min(wait, policy.max_retry_after_seconds, max(0.0, deadline - time.monotonic()))
-                log.info("%s: %s; retry %d/%d in %.1fs", url, exc.message, attempts, policy.max_retries, wait)
-                sleep(wait)
+        return _retrying(url, policy, sleep, lambda deadline: _attempt(session, url, headers, policy, deadline))
     finally:
         if own_session:
             session.close()
+
+
+def post(
+    url: str,
+    body: bytes,
+    *,
+    policy: FetchPolicy,
+    headers: Mapping[str, str] | None = None,
+    session: requests.Session | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    label: str | None = None,
+) -> FetchResponse:
+    """POST a body with the same timeouts, size cap, deadline and retries (Retry-After honoured) as `fetch`.
+
+    A retried POST may reach the server twice (a timeout after the server acted): receivers dedupe on
+    an idempotency header the caller sends. `label` names the URL in logs when the URL is a secret."""
+    if not url.startswith(("http://", "https://")):
+        raise TerminalFetchError("bad_scheme", url, "only http:// and https:// URLs can be posted to")
+    sent = {"User-Agent": policy.user_agent, **(headers or {})}
+    own_session = session is None
+    session = session or polite_session()
+    try:
+        return _retrying(label or url, policy, sleep, lambda deadline: _attempt(session, url, sent, policy, deadline, body))
+    finally:
+        if own_session:
+            session.close()
+
+
+def _retrying(name: str, policy: FetchPolicy, sleep: Callable[[float], None],
+              attempt: Callable[[float], FetchResponse]) -> FetchResponse:
+    """Run `attempt(deadline)` until it succeeds, retrying transient failures: Retry-After (clamped)
+    when the server gave one, else exponential backoff with jitter, all within the fetch deadline.
+    `name` is what the log calls the URL."""
+    deadline = time.monotonic() + policy.deadline_seconds
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            response = attempt(deadline)
+            response.requests = attempts
+            return response
+        except TransientFetchError as exc:
+            wait = getattr(exc, "retry_after", None)
+            if attempts > policy.max_retries or time.monotonic() >= deadline:
+                raise
+            if wait is None:
+                wait = policy.backoff_seconds * 2 ** (attempts - 1) * (0.5 + random.random())
+            wait = min(wait, policy.max_retry_after_seconds, max(0.0, deadline - time.monotonic()))
+            log.info("%s: %s; retry %d/%d in %.1fs", name, exc.message, attempts, policy.max_retries, wait)
+            sleep(wait)
 
 
 class DeadlineAdapter(HTTPAdapter):
@@ -200,10 +234,11 @@ def cut_at_deadline(session: requests.Session, url: str, deadline: float) -> Ite
         timer.cancel()
 
 
-def _attempt(session: requests.Session, url: str, headers: dict[str, str], policy: FetchPolicy, deadline: float) -> FetchResponse:
+def _attempt(session: requests.Session, url: str, headers: Mapping[str, str], policy: FetchPolicy, deadline: float,
+             body: bytes | None = None) -> FetchResponse:
     with cut_at_deadline(session, url, deadline) as cut:
         try:
-            response = _request(session, url, headers, policy, deadline)
+            response = _request(session, url, headers, policy, deadline, body)
         except TransientFetchError:
             if not cut.is_set():
                 raise
@@ -213,9 +248,15 @@ def _attempt(session: requests.Session, url: str, headers: dict[str, str], polic
         return response
 
 
-def _request(session: requests.Session, url: str, headers: dict[str, str], policy: FetchPolicy, deadline: float) -> FetchResponse:
+def _request(session: requests.Session, url: str, headers: Mapping[str, str], policy: FetchPolicy, deadline: float,
+             body: bytes | None = None) -> FetchResponse:
+    """One GET, or one POST of `body` (a POST follows no redirects: a webhook that moved must be reconfigured)."""
+    timeout = (policy.timeout_seconds, policy.timeout_seconds)
     try:
-        response = session.get(url, headers=headers, timeout=(policy.timeout_seconds, policy.timeout_seconds), stream=True, allow_redirects=True)
+        if body is None:
+            response = session.get(url, headers=headers, timeout=timeout, stream=True, allow_redirects=True)
+        else:
+            response = session.post(url, data=body, headers=headers, timeout=timeout, stream=True, allow_redirects=False)
     except requests.exceptions.RequestException as exc:
         raise request_error(exc, url, policy.timeout_seconds) from None
     with response:

@@ -19,6 +19,9 @@ in the DuckDB warehouse in one transaction together with the daily signals of th
 * **detect → notify** — spike detection on the days the load touched stores alerts (unique per
   brand / metric / window); notify emails the ones not yet delivered, and marks each sent only
   once the mail server accepted it (or it was written to the outbox).
+* **digest** — with `digest:` in alerts.yaml, emails each brand's digest once its day or week
+  (Monday to Sunday) has ended, once per brand and period; it runs even when notify failed (a
+  failed alert email must not cost the week's digest), and a backfill sends none.
 * **finish** — fails the run if any source failed, after everything that worked is stored; never
   retried (a retry cannot make a source succeed). To repair the run once the source is fixed, clear
   the whole run: `airflow tasks clear zmot_daily -s D -e D -y` (D = the logical date). Every step is
@@ -117,8 +120,14 @@ def zmot_daily():
 
         return steps.notify(_run_context())
 
+    @task(pool=WRITER_POOL, trigger_rule="all_done")
+    def digest(_notified: dict) -> dict:
+        from zmot import steps
+
+        return steps.digest(_run_context())
+
     @task(retries=0, execution_timeout=timedelta(minutes=5))
-    def finish(load_result: dict, _notified: dict) -> None:
+    def finish(load_result: dict, _notified: dict, _digested: dict) -> None:
         from zmot import steps
 
         steps.finish(load_result, _run_context())
@@ -128,7 +137,8 @@ def zmot_daily():
     extracted >> enriched
     loaded = load()
     enriched >> loaded
-    finish(loaded, notify(detect(loaded)))
+    notified = notify(detect(loaded))
+    finish(loaded, notified, digest(notified))
 
 
 zmot_daily()

@@ -1,4 +1,4 @@
-"""A loopback HTTP server for tests: serves written responses, honours conditional GET for static
+"""A loopback HTTP server for tests: serves written responses (and records POSTed bodies, as a webhook receiver), honours conditional GET for static
 ones, misbehaves on request (status codes, delays, dropped connections, endless or dribbled bodies), and records every request."""
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ class Recorded:
     method: str
     path: str
     headers: dict[str, str]
+    body: bytes = b""
 
 
 class FeedServer:
@@ -54,8 +55,16 @@ class FeedServer:
             def log_message(self, *args) -> None:  # keep test output quiet
                 pass
 
+            def do_POST(self) -> None:  # noqa: N802 - a webhook receiver: recorded with its body, answered as routed
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                server.requests.append(Recorded("POST", self.path, dict(self.headers), body))
+                self._route()
+
             def do_GET(self) -> None:  # noqa: N802
                 server.requests.append(Recorded("GET", self.path, dict(self.headers)))
+                self._route()
+
+            def _route(self) -> None:
                 route = server.routes.get(self.path)
                 if route is None:
                     self._answer(404, b"not found", {})

@@ -146,3 +146,24 @@ def test_review_source_mistakes_are_explained(tmp_path: Path, body: str, expecte
     with pytest.raises(ConfigError) as err:
         load_config(tmp_path)
     assert expected in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("  - name: ops\n    url: ftp://hooks.example/x\n", "webhooks[ops].url: expected an http:// or https:// URL with a host"),
+        ("  - name: ops\n", "webhooks[ops]: expected exactly one of url or url_env"),
+        ("  - name: ops\n    url: https://hooks.example/x\n    secret: hunter2\n",
+         "webhooks[ops].secret: unknown key; expected one of: name, kind, url, url_env, secret_env"),
+        ("  - name: ops\n    url: https://hooks.example/x\n    secret_env: 'hunter 2'\n",
+         "webhooks[ops].secret_env: expected the NAME of an environment variable"),
+        ("  - name: ops\n    kind: teams\n    url: https://hooks.example/x\n", "webhooks[ops].kind: expected 'json' or 'slack' (got 'teams')"),
+        ("  - {name: ops, url: 'https://a.example/x'}\n  - {name: ops, url_env: HOOK_URL}\n", "webhooks[1].name: 'ops' is used twice"),
+        ("  - name: ops\n    url: https://hooks.example/x\n    max_retries: 99\n", "webhooks[ops].max_retries: expected less than or equal to 10"),
+    ],
+)
+def test_webhook_mistakes_are_explained_and_secrets_never_shown(tmp_path: Path, body: str, expected: str) -> None:
+    _write(tmp_path, alerts="webhooks:\n" + body)
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    assert "alerts.yaml" in str(err.value) and expected in str(err.value) and "hunter" not in str(err.value)

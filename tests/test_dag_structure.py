@@ -49,7 +49,7 @@ def test_finish_is_never_retried_and_the_writers_share_one_pool(monkeypatch) -> 
     dag = DagBag(dag_folder=str(PROJECT / "dags")).dags["zmot_daily"]
     retries = {task.task_id: task.retries for task in dag.tasks}
     assert retries["finish"] == 0 and retries["extract"] == 2
-    assert {task.task_id for task in dag.tasks if task.pool == "zmot_warehouse"} == {"load", "detect", "notify"}
+    assert {task.task_id for task in dag.tasks if task.pool == "zmot_warehouse"} == {"load", "detect", "notify", "digest"}
 
 
 def test_mapped_extracts_are_named_after_their_source(dagbag) -> None:
@@ -65,10 +65,12 @@ def test_the_steps_run_in_the_designed_order(dagbag) -> None:
         "enrich": ["load"],
         "load": ["detect", "finish"],
         "detect": ["notify"],
-        "notify": ["finish"],
+        "notify": ["digest", "finish"],
+        "digest": ["finish"],
         "finish": [],
     }
     assert dag.get_task("enrich").trigger_rule == "all_done"  # a failed source does not stop the others
+    assert dag.get_task("digest").trigger_rule == "all_done"  # a failed alert email does not cost the digest
     assert dag.get_task("extract").is_mapped
 
 

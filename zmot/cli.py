@@ -28,6 +28,7 @@ EPILOG = """examples:
   zmot shell                                  an interactive read-only SQL prompt (.tables, .quit)
   zmot export --out exports/                  every table as Parquet, partitioned by day
   zmot report --brand "Acme Mobile" --days 30 an HTML report that opens offline
+  zmot digest --period week --out digest.html --send   each brand's weekly digest, emailed once
   echo "I love my new phone" | zmot sentiment
   echo "Is the Acme Nova worth it?" | zmot moments
   zmot spikes counts.csv                      alerts a CSV of timestamp,value would have raised
@@ -114,6 +115,22 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--output", type=Path, default=None, help="file to write (default: report-<brand>-<end>.html)")
     report.add_argument("--warehouse", type=Path, default=None)
     report.set_defaults(handler=_report)
+
+    digest = sub.add_parser(
+        "digest", help="a brand's daily or weekly digest: moments of truth, top stories, alerts, what changed, new names",
+        description="Writes Markdown (or HTML, for a .html --out) and, with --send, emails it to the alert recipients "
+                    "once per brand and period (a second --send for the same period sends nothing).",
+    )
+    digest.add_argument("--period", choices=["day", "week"], required=True, help="the day, or the ISO week (Monday to Sunday)")
+    digest.add_argument("--date", type=date.fromisoformat, default=None,
+                        help="a day in the period (default: the latest day with data)")
+    digest.add_argument("--brand", default=None, help="a brand from brands.yaml (default: every brand)")
+    digest.add_argument("--out", type=Path, default=None,
+                        help="file to write: .html for HTML, else Markdown; with several brands each gets its own "
+                             "file, the brand's name before the suffix (default: Markdown on standard output)")
+    digest.add_argument("--send", action="store_true", help="also email it (SMTP from alerts.yaml, else the outbox)")
+    _paths(digest)
+    digest.set_defaults(handler=_digest)
 
     export = sub.add_parser("export", help="write every table to Parquet, partitioned by UTC day, for BI tools")
     export.add_argument("--out", type=Path, required=True, help="folder to write (replaced table by table)")
@@ -339,6 +356,42 @@ def _report(args: argparse.Namespace) -> int:
     out = args.output or Path(f"report-{slug}-{args.end or 'latest'}.html")
     written = write_report(args.warehouse or default_warehouse(), args.brand, args.days, out, end=args.end)
     print(f"wrote {written} ({written.stat().st_size:,} bytes); open it in any browser, it needs no network")
+    return 0
+
+
+def _digest(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from warehouse.publish import open_published, writer
+    from zmot.config import load_config
+    from zmot.digest import DigestPeriod, gather_digest, render_markdown, send_digest_once, write_digest
+
+    data_dir = (args.data_dir or default_data_dir()).resolve()
+    warehouse = args.warehouse or default_warehouse(data_dir)
+    alerts = load_config(args.config or default_config_dir()).alerts if args.send else None
+    con = open_published(warehouse)
+    try:
+        brands = [args.brand] if args.brand else [r[0] for r in con.execute("SELECT brand FROM brands ORDER BY 1").fetchall()]
+        day = args.date or con.execute("SELECT max(day) FROM daily_signals").fetchall()[0][0]
+        if day is None:
+            raise ValueError(f"{warehouse}: no daily signals yet; run the pipeline first")
+        period = DigestPeriod.containing(args.period, day)
+        digests = [gather_digest(con, brand, period) for brand in brands]
+    finally:
+        con.close()
+    for digest in digests:
+        if args.out is None and not args.send:
+            sys.stdout.write(render_markdown(digest))
+        elif args.out is not None:
+            slug = "".join(c if c.isalnum() else "-" for c in digest.brand.lower()).strip("-")
+            out = args.out if len(digests) == 1 else args.out.with_name(f"{args.out.stem}-{slug}{args.out.suffix}")
+            print(f"wrote {write_digest(digest, out)}", file=sys.stderr)
+    if alerts is not None:
+        with writer(warehouse) as wcon:
+            for digest in digests:
+                where = send_digest_once(wcon, digest, alerts, data_dir=data_dir, now=datetime.now(timezone.utc))
+                print(f"{digest.brand} {period.key}: " + (f"sent ({where})" if where else "already sent, not sent again"),
+                      file=sys.stderr)
     return 0
 
 

@@ -386,12 +386,58 @@ class AlertRules(SpikeDefaults):
     max_mentions_per_email: int = Field(default=5, ge=1, le=50)
 
 
+def _post_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
+        raise ValueError("expected an http:// or https:// URL with a host, like https://hooks.example.com/zmot")
+    return url
+
+
+class WebhookSettings(_Model):
+    """One place alerts are POSTed to as JSON: a generic receiver, or a Slack incoming webhook."""
+
+    name: SourceName = Field(description="Names the destination in the deliveries table: keep it when the URL changes.")
+    kind: Literal["json", "slack"] = Field(default="json", description="json: the alert as a JSON object; slack: text and blocks.")
+    url: Annotated[str, AfterValidator(_post_url)] | None = Field(default=None, description="Where to POST (not a secret).")
+    url_env: EnvName | None = Field(
+        default=None, description="Environment variable holding the URL instead, when the URL is itself the secret (Slack's are).",
+    )
+    secret_env: EnvName | None = Field(
+        default=None, description="Environment variable holding the HMAC-SHA256 key that signs each body; none: unsigned.",
+    )
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    max_retries: int = Field(default=3, ge=0, le=10, description="Retries on 429 (after its Retry-After), 5xx and timeouts.")
+
+    @model_validator(mode="after")
+    def _one_url(self) -> "WebhookSettings":
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("expected exactly one of url or url_env")
+        return self
+
+
+class DigestSettings(_Model):
+    """The daily run emails each brand's digest (to `recipients`) once its day or week is complete."""
+
+    period: Literal["day", "week"] = Field(default="week", description="week: Monday to Sunday, sent by the run after Sunday.")
+
+
 class AlertsConfig(_Model):
     sender: EmailAddress = "zmot-monitor@localhost"
     recipients: list[EmailAddress] = Field(default_factory=list)
     smtp: SmtpSettings | None = Field(default=None, description="No SMTP: emails go to outbox_dir as .eml.")
     outbox_dir: str = Field(default="outbox", min_length=1, description="Relative paths are under the data directory.")
     rules: AlertRules = Field(default_factory=AlertRules)
+    webhooks: list[WebhookSettings] = Field(default_factory=list, description="Also POST every alert to these, once each.")
+    digest: DigestSettings | None = Field(default=None, description="No digest: none is sent by the daily run (`zmot digest` still works).")
+
+    @model_validator(mode="after")
+    def _unique_webhooks(self) -> "AlertsConfig":
+        names = [w.name for w in self.webhooks]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise ValueError(f"webhooks[{i}].name: {name!r} is used twice; expected each webhook's name once "
+                                 "(it keys what was delivered where)")
+        return self
 
 
 # --- tags.yaml ---------------------------------------------------------------------------

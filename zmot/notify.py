@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -11,10 +13,12 @@ from typing import Any
 import duckdb
 
 from alerts.compose import AlertEmail, AlsoUnusual, DrivingMention, compose
-from alerts.deliver import SmtpTarget, send_smtp, write_outbox
+from alerts.deliver import DeliveryError, SmtpTarget, send_smtp, write_outbox
+from alerts.webhook import AlertPost, WebhookError, WebhookTarget, post_alert
 from warehouse.alert_drivers import AlertDrivers, alert_drivers
+from warehouse.deliveries import delivered, record_delivery
 from warehouse.detect import METRICS, SeriesKey, daily_series
-from zmot.config import AlertsConfig, SmtpSettings
+from zmot.config import ALERTS_FILE, AlertsConfig, SmtpSettings, WebhookSettings
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +30,10 @@ _ALERT_COLUMNS = (
 
 class SmtpConfigError(ValueError):
     """SMTP is configured but its credentials cannot be found; names what is missing, never the secret."""
+
+
+class WebhookConfigError(ValueError):
+    """A webhook's URL or secret names an environment variable that is not set; never shows the value."""
 
 
 SMTP_HOST_ENV = "ZMOT_SMTP_HOST"
@@ -181,6 +189,80 @@ def _driving_mentions(con: duckdb.DuckDBPyConnection, scope: str, params: list[s
         elif len(chosen) < limit:
             chosen[key] = [*fields, 0]
     return [DrivingMention(*fields) for fields in chosen.values()]
+
+
+def notify_all(
+    con: duckdb.DuckDBPyConnection, cfg: AlertsConfig, *, data_dir: Path, not_before: datetime,
+    now: datetime | None = None, sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Email and webhooks, each tried even when the other fails; a failure is raised after both, so the
+    task fails (and is retried) with everything that did go out recorded."""
+    failures: list[str] = []
+    try:
+        result = notify_pending(con, cfg, data_dir=data_dir, now=now)
+    except DeliveryError as exc:
+        failures.append(str(exc))
+        result = {"sent": 0, "deliveries": []}
+    posted = post_pending_webhooks(con, cfg, not_before=not_before, now=now, sleep=sleep)
+    failures += posted.pop("failures")
+    if failures:
+        raise DeliveryError("; ".join(failures) + "; what failed is tried again by the next run (or a retry of this task)")
+    return {**result, "webhooks": posted}
+
+
+def webhook_target(settings: WebhookSettings) -> WebhookTarget:
+    """The URL and the signing key from the environment variables alerts.yaml names."""
+    where = f"{ALERTS_FILE}: webhooks[{settings.name}]"
+    url = settings.url
+    if settings.url_env is not None:
+        if not os.environ.get(settings.url_env):
+            raise WebhookConfigError(f"{where}.url_env: environment variable {settings.url_env} is not set")
+        url = os.environ[settings.url_env]
+        if not url.startswith(("http://", "https://")):
+            raise WebhookConfigError(f"{where}.url_env: {settings.url_env} does not hold an http(s) URL")
+    secret = None
+    if settings.secret_env is not None:
+        if not os.environ.get(settings.secret_env):
+            raise WebhookConfigError(f"{where}.secret_env: environment variable {settings.secret_env} is not set")
+        secret = os.environ[settings.secret_env].encode()
+    return WebhookTarget(settings.name, settings.kind, url, secret, settings.timeout_seconds, settings.max_retries)
+
+
+def post_pending_webhooks(
+    con: duckdb.DuckDBPyConnection, cfg: AlertsConfig, *, not_before: datetime, now: datetime | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """POST each alert to each webhook once, oldest first: a delivery row per (alert, webhook) is written
+    only once the receiver answered 2xx. Suppressed alerts (backfills, late finds) and windows that ended
+    before `not_before` are not posted, so adding a webhook does not replay history. A webhook that fails
+    stops there (the rest keep their order for the next run); the other webhooks go on."""
+    now = now or datetime.now(timezone.utc)
+    if not cfg.webhooks:
+        return {"posted": 0, "failures": []}
+    rows = con.execute(
+        f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE (delivery IS NULL OR NOT starts_with(delivery, 'suppressed')) "
+        "AND window_end >= ? ORDER BY window_start, alert_id", [not_before.replace(tzinfo=None)],
+    ).fetchall()
+    names = [c.strip() for c in _ALERT_COLUMNS.split(",")]
+    posted, failures = 0, []
+    for settings in cfg.webhooks:
+        destination = f"webhook:{settings.name}"
+        todo = [dict(zip(names, row)) for row in rows if not delivered(con, row[0], destination)]
+        if not todo:
+            continue
+        target = webhook_target(settings)
+        for record in todo:
+            alert = AlertPost(**{k: v for k, v in record.items() if k != "drivers"}, drivers=_drivers(con, record))
+            try:
+                detail = post_alert(alert, target, sleep=sleep)
+            except WebhookError as exc:
+                log.warning("%s; %d alert(s) left for the next run", exc, len(todo) - todo.index(record))
+                failures.append(str(exc))
+                break
+            record_delivery(con, alert.alert_id, destination, now, detail)
+            log.info("alert %s posted to %s (%s)", alert.alert_id, destination, detail)
+            posted += 1
+    return {"posted": posted, "failures": failures}
 
 
 def notify_window(interval_end: datetime, max_age_days: int) -> datetime:

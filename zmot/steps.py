@@ -214,13 +214,40 @@ def detect(ctx: RunContext, days_touched: list[str]) -> list[str]:
 
 
 def notify(ctx: RunContext) -> dict[str, Any]:
-    """Email every alert not yet delivered; an alert is marked sent only once delivery succeeded."""
+    """Email and post to webhooks every alert not yet delivered there; each delivery is recorded only once it succeeded."""
     from warehouse.publish import writer
-    from zmot.notify import notify_pending
+    from zmot.notify import notify_all, notify_window
 
     cfg = load_config(ctx.config_dir)
     with writer(ctx.warehouse) as con:
-        return notify_pending(con, cfg.alerts, data_dir=ctx.data_dir)
+        return notify_all(con, cfg.alerts, data_dir=ctx.data_dir,
+                          not_before=notify_window(ctx.interval_end, cfg.alerts.rules.notify_max_age_days))
+
+
+def digest(ctx: RunContext) -> dict[str, Any]:
+    """Email each brand's digest for the day or week that just ended, once; a backfill sends none."""
+    from datetime import timedelta
+
+    from warehouse.publish import writer
+    from zmot.digest import DigestPeriod, gather_digest, send_digest_once
+
+    cfg = load_config(ctx.config_dir)
+    settings = cfg.alerts.digest
+    if settings is None or not ctx.send_alerts:
+        return {"sent": []}
+    last_day = (ctx.interval_end - timedelta(days=1)).date()  # a run covers mentions up to its logical date
+    period = DigestPeriod.containing(settings.period, last_day)
+    if period.end != last_day:
+        return {"sent": [], "next": period.end.isoformat()}
+    sent = []
+    with writer(ctx.warehouse) as con:
+        for brand in cfg.brands.brands:
+            where = send_digest_once(con, gather_digest(con, brand.name, period), cfg.alerts, data_dir=ctx.data_dir,
+                                     now=datetime.now(timezone.utc))
+            if where:
+                sent.append(f"{brand.name} {period.key}: {where}")
+    log.info("digests: %s", "; ".join(sent) or f"none to send for {period.key}")
+    return {"sent": sent}
 
 
 def finish(load_result: dict[str, Any], ctx: RunContext) -> None:
