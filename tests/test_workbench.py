@@ -169,6 +169,13 @@ def test_the_moments_page_counts_what_daily_signals_count_and_links_each_day(sit
     normann = list(csv.DictReader(io.StringIO(site.get("/moments", params={"brand": BRAND, "format": "csv",
                                                                            "table": "normann"}).text)))
     assert normann and {"month", "good_moments", "bad_moments", "balance"} <= set(normann[0])
+    first = _query(warehouse, "SELECT ?::DATE - INTERVAL 59 DAY", [last])[0][0].date()
+    authors = list(csv.DictReader(io.StringIO(site.get("/moments", params={"brand": BRAND, "days": 60, "format": "csv",
+                                                                           "table": "authors"}).text)))
+    expected = _query(warehouse, "SELECT count(*) FROM (SELECT source_kind, author FROM mention_targets WHERE brand = ? "
+                                 "AND product = '*' AND author IS NOT NULL AND (sentiment_label = 'negative' OR moment = 'lzmot') "
+                                 "AND published_day BETWEEN ? AND ? GROUP BY ALL HAVING count(*) >= 3)", [BRAND, first, last])[0][0]
+    assert len(authors) == min(expected, 25) and all(int(a["negative_mentions"]) >= 3 for a in authors)
 
 
 def test_share_of_voice_compares_the_configured_competitors(site: httpx.Client, warehouse: Path) -> None:

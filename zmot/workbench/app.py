@@ -281,10 +281,11 @@ def create_app(warehouse: Path, credentials: Credentials | None = None) -> Starl
             brand, first, last, brands = picked
             asked = {
                 "series": Query(queries.MOMENT_SERIES.sql, [brand, first, last]),
-                "normann": Query(queries.NORMANN_BALANCE.sql, [brand, first, last]),
-                "authors": Query(queries.REPEAT_NEGATIVE_AUTHORS.sql, [brand, first]),
+                "normann": Query(queries.NORMANN_BALANCE.sql, [first, last, brand]),
+                "authors": Query(queries.REPEAT_NEGATIVE_AUTHORS.sql, [first, last, brand]),
                 **{f"{m}_stories": queries.mentions(
-                    MentionFilter(brand=brand, moment=m, day_from=first, day_to=last, sort=sort), limit=queries.STORY_LIMIT)
+                    MentionFilter(brand=brand, moment=m, day_from=first, day_to=last, sort=sort), limit=queries.STORY_LIMIT,
+                    language=False)
                    for m, sort in queries.STORY_SORTS.items()},
             }
             found = {name: run(con, query) for name, query in asked.items()}

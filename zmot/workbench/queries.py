@@ -114,13 +114,13 @@ ORDER BY day
 
 NORMANN_BALANCE = Query("""
 SELECT month, good_moments, bad_moments, balance, normann_target
-FROM v_normann_balance WHERE brand = ? AND month BETWEEN date_trunc('month', ?::DATE) AND ?
+FROM normann_balance(?, ?) WHERE brand = ?  -- the period's days only (months at its edges are partial)
 ORDER BY month DESC
 """)
 
 REPEAT_NEGATIVE_AUTHORS = Query("""
 SELECT author_key, source_kind, negative_mentions, negative_days, first_day, last_day
-FROM v_repeat_negative_authors WHERE brand = ? AND last_day >= ?
+FROM repeat_negative_authors(?, ?) WHERE brand = ?  -- negative three times or more within the period
 ORDER BY negative_mentions DESC, author_key
 LIMIT 25
 """)
@@ -187,15 +187,18 @@ def _chosen(f: MentionFilter) -> tuple[str, list[Any]]:
     return "FROM mention_targets t" + joins + "\nWHERE " + "\n  AND ".join(clauses), params
 
 
-def mentions(f: MentionFilter, *, csv: bool = False, limit: int = PAGE_SIZE) -> Query:
+def mentions(f: MentionFilter, *, csv: bool = False, limit: int = PAGE_SIZE, language: bool = True) -> Query:
     """One page of the filtered mentions (one row per mention and brand), or all of them (up to CSV_LIMIT) for CSV.
 
     Two steps, as the cookbook advises at millions of mentions: choose the rows in mention_targets, then
-    read the text and language of those rows only.
+    read the text and language of those rows only. The language is in mention_nlp, which has no day to
+    skip storage by: at 10 M mentions finding it is most of a short list's time, so a list that does not
+    show it (a page's top stories) leaves it out.
     """
     chosen, params = _chosen(f)
     order = SORTS.get(f.sort, SORTS["newest"])
     paging = f"LIMIT {CSV_LIMIT}" if csv else f"LIMIT {int(limit)} OFFSET {(max(f.page, 1) - 1) * int(limit)}"
+    nlp = "\nLEFT JOIN mention_nlp nl ON nl.mention_id = c.mention_id" if language else ""
     text = "m.url, m.title, m.text" if csv else "left(coalesce(m.title || ' | ', '') || m.text, 240) AS excerpt"
     return Query(f"""WITH chosen AS (
 SELECT t.mention_id, t.published_day, t.published_at, t.brand, t.product, t.source_kind, t.source_id, t.author,
@@ -205,10 +208,9 @@ ORDER BY {order.format(a="t")}
 {paging}
 )
 SELECT c.mention_id, c.published_at, c.brand, c.product, c.source_kind, c.source_id, c.author, c.sentiment_label,
-       round(c.sentiment_score, 3) AS sentiment_score, c.moment, c.stage, nl.language, {text}
+       round(c.sentiment_score, 3) AS sentiment_score, c.moment, c.stage{", nl.language" if language else ""}, {text}
 FROM chosen c
-JOIN mentions m ON m.mention_id = c.mention_id AND m.published_day = c.published_day
-LEFT JOIN mention_nlp nl ON nl.mention_id = c.mention_id
+JOIN mentions m ON m.mention_id = c.mention_id AND m.published_day = c.published_day{nlp}
 ORDER BY {order.format(a="c")}""", params)
 
 
