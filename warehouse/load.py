@@ -70,7 +70,7 @@ _MENTION_COLUMNS = """
 """
 
 
-def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun, clusters: ClusterRules) -> LoadSummary:
+def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun, clusters: ClusterRules = ClusterRules()) -> LoadSummary:
     # First statement of the transaction: two loads whose transactions overlap both update this one
     # row, and DuckDB refuses the second, so neither can insert a new id the other inserts too
     # (mentions and mention_nlp have no index that would catch it; see 006_loader_keys.sql).

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from warehouse.cluster_rules import ClusterRules
 from warehouse.spike_rules import SpikeDefaults
 from zmot.errors import ConfigError
 from zmot.yamlfile import YamlFileError, read_yaml
@@ -352,6 +353,10 @@ class AlertRules(SpikeDefaults):
         default=3, ge=0, le=365, description="Alerts for windows older than this are stored, not emailed."
     )
     max_mentions_per_email: int = Field(default=5, ge=1, le=50)
+    voices: Literal["mentions", "clusters", "authors"] = Field(
+        default="mentions",
+        description="What the count series count: every mention, each cluster of near-copies once, or each author once.",
+    )
 
 
 class AlertsConfig(_Model):
@@ -360,6 +365,7 @@ class AlertsConfig(_Model):
     smtp: SmtpSettings | None = Field(default=None, description="No SMTP: emails go to outbox_dir as .eml.")
     outbox_dir: str = Field(default="outbox", min_length=1, description="Relative paths are under the data directory.")
     rules: AlertRules = Field(default_factory=AlertRules)
+    clusters: ClusterRules = Field(default_factory=ClusterRules, description="When near-copies count as one voice.")
 
 
 # --- the whole config --------------------------------------------------------------------
