@@ -14,7 +14,7 @@ class ClusterRules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     lookback_days: int = Field(
-        default=14, ge=0, le=365,
+        default=14, ge=0, le=3650,
         description="A new mention joins a cluster only if a member was published within this many days of it.",
     )
     similarity: float = Field(
