@@ -30,6 +30,7 @@ MIN_WORDS = 5  # shorter texts ("love it", "@acme thanks!") agree by coincidence
 MAX_WORDS = 2000  # a huge text is judged on its first 2,000 words
 MAX_CHARS = 100_000  # and on its first 100,000 characters before that
 CHUNK = 5000  # mentions signed per numpy pass (bounds memory)
+BUCKET_KEEP = 64  # within a load, a new mention is compared with at most this many earlier ones per band
 
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _HANDLE = re.compile(r"(?<!\w)[@＠]\w+")
@@ -120,18 +121,22 @@ def _assign_batch(con: duckdb.DuckDBPyConnection, rows: list[tuple], rules: Clus
     buckets = band_buckets(sigs)
     window = timedelta(days=rules.lookback_days)
     stored = _stored_candidates(con, ids, times, buckets, signed, rules.lookback_days)
-    seen: dict[int, list[int]] = {}  # bucket -> earlier rows of this batch
+    seen: dict[int, list[int]] = {}  # bucket -> the latest rows of this batch in it (at most BUCKET_KEEP)
     assigned: list[Assigned] = []
+    row_buckets = buckets.tolist()
     for i, mention_id in enumerate(ids):
         best: tuple[float, datetime, str] | None = None  # similarity, then the earlier and smaller id wins a tie
         if signed[i]:
             for cand_time, cand_cluster, cand_sig in stored.get(i, ()):
                 best = _better(best, similarity(sigs[i], cand_sig), cand_time, cand_cluster, rules)
-            for j in {j for b in buckets[i] for j in seen.get(int(b), ())}:
+            for j in {j for b in row_buckets[i] for j in seen.get(b, ())}:
                 if abs(times[i] - times[j]) <= window:
                     best = _better(best, similarity(sigs[i], sigs[j]), times[j], assigned[j].cluster_id, rules)
-            for b in buckets[i]:
-                seen.setdefault(int(b), []).append(i)
+            for b in row_buckets[i]:
+                members = seen.setdefault(b, [])
+                members.append(i)
+                if len(members) > BUCKET_KEEP:  # a storm of copies: its latest members stand for it
+                    del members[0]
         assigned.append(Assigned(mention_id, best[2], best[0]) if best else Assigned(mention_id, mention_id, None))
     has_sig = signed.tolist()
     con.register("cluster_rows", pa.table({
