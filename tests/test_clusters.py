@@ -202,3 +202,17 @@ def test_hostile_huge_and_empty_texts_are_clustered_without_losing_anything(tmp_
     short = [m.mention_id for m in mentions[:4]]  # nothing, or fewer than MIN_WORDS words: a voice of its own
     assert all(clusters[i] == i for i in short) and len(normalised_words(None, HOSTILE[3])) < MIN_WORDS
     assert clusters[mentions[-1].mention_id] == mentions[6].mention_id  # judged on its first 2,000 words
+
+
+def test_a_load_larger_than_one_pass_clusters_as_one_pass_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import warehouse.clusters as clusters
+
+    mentions = [_m("rss", f"s{i}", f"{STORY} Copy {i}.", days=i / 10, author=f"a{i}") for i in range(6)]
+    mentions += [_m("rss", f"o{i}", f"{OTHER} Copy {i}.", days=i / 10 + 0.05, author=f"b{i}") for i in range(6)]
+    whole = connect(tmp_path / "whole.duckdb")
+    _load(tmp_path / "a", whole, "r1", mentions)
+    monkeypatch.setattr(clusters, "CHUNK", 1)  # four mentions a pass, one signed at a time
+    passes = connect(tmp_path / "passes.duckdb")
+    _load(tmp_path / "b", passes, "r1", mentions)
+    assert _clusters(passes) == _clusters(whole)
+    assert set(_clusters(whole).values()) == {mentions[0].mention_id, mentions[6].mention_id}

@@ -103,6 +103,17 @@ def test_search_paging_and_sort(site: httpx.Client, warehouse: Path) -> None:
     assert site.get("/mentions", params={"day_from": "yesterday"}).status_code == 400
 
 
+def test_near_copies_fold_into_one_line_with_their_size(site: httpx.Client, warehouse: Path) -> None:
+    day = {"brand": BRAND, "day_from": OUTAGE, "day_to": OUTAGE}
+    folded, every = site.get("/mentions", params=day).text, site.get("/mentions", params={**day, "copies": "all"}).text
+    lines = re.findall(r'<tr class="[a-z]+">', folded)
+    sizes = [int(n) for n in re.findall(r'<span class="copies">\(and (\d+) cop', folded)]
+    assert _count(folded) == _count(every) == _signal(warehouse, "mentions")  # the count is still of mentions
+    assert sizes and len(lines) + sum(sizes) == _count(folded)  # every mention is a line or a copy on one
+    assert len(lines) == _signal(warehouse, "clusters") and len(re.findall(r'<tr class="[a-z]+">', every)) == min(_count(every), 50)
+    assert 'class="copies"' not in every
+
+
 def test_each_day_of_the_overview_links_to_its_mentions_and_says_its_values(site: httpx.Client, warehouse: Path) -> None:
     page = lxml.html.fromstring(site.get("/").text)
     link = next(a for a in page.xpath("//svg//a") if f"day_from={OUTAGE}" in a.get("href") and "Acme+Mobile" in a.get("href"))
