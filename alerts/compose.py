@@ -19,6 +19,7 @@ METRIC_LABELS = {
     "lzmot_mentions": "LZMOT mentions",
     "avg_rating": "average rating",
 }
+VOICE_LABELS = {"clusters": "near-copies once", "authors": "each author once"}
 SNIPPET_CHARS = 280
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")  # C0, DEL, C1 (an 8-bit CSI is \x9b), line separators
 
@@ -32,11 +33,16 @@ class DrivingMention:
     url: str | None
     sentiment_label: str
     sentiment_score: float | None
-    repeats: int = 0  # other mentions in the window with the same text (reposts, syndication)
+    repeats: int = 0  # other mentions of its cluster in the window (near-copies: reposts, syndication, floods)
 
     @property
     def repeat_note(self) -> str:
-        return f" (and {self.repeats} more with the same text)" if self.repeats else ""
+        return f" (and {copies(self.repeats)})" if self.repeats else ""
+
+
+def copies(n: int) -> str:
+    """How the email, the report and the dashboard say a line stands for a cluster: "11 copies"."""
+    return f"{n} cop{'y' if n == 1 else 'ies'}"
 
 
 @dataclass(frozen=True)
@@ -78,10 +84,14 @@ class AlertEmail:
     reproduce_sql: str
     also: list[AlsoUnusual] = field(default_factory=list)
     drivers: AlertDrivers | None = None
+    voices: str = "mentions"  # alerts.yaml rules.voices: what the series counts
 
     @property
     def metric_label(self) -> str:
-        return METRIC_LABELS.get(self.metric, self.metric.replace("_", " "))
+        label = METRIC_LABELS.get(self.metric, self.metric.replace("_", " "))
+        if self.voices == "mentions" or self.metric == "avg_rating":
+            return label
+        return f"{label} (unique voices: {VOICE_LABELS[self.voices]})"
 
     @property
     def scope(self) -> str:

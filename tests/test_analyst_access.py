@@ -203,7 +203,8 @@ def test_zmot_migrate_keeps_every_row_and_cursor_of_the_demo_warehouse(demo_ware
     assert _all_tables(analyst.connect(legacy)) == before
 
 
-ADDED_SINCE_7 = {"mentions": "date_missing", "alerts": "drivers"}  # columns of migrations 8 and 10
+ADDED_SINCE_7 = {"mentions": "date_missing", "alerts": "drivers",  # columns of migrations 8, 10 and 12
+                 "daily_signals": "clusters, authors, negative_clusters, negative_authors, lzmot_clusters, lzmot_authors"}
 
 
 def test_a_version_7_single_file_warehouse_is_adopted_and_migrated_by_the_first_load(

@@ -47,6 +47,9 @@ def _stage(tmp: Path, run_key: str, mentions: list[Mention], sentiment: dict[str
                      staging.refs_path(folder), [state], rejects or [], ["news"], [])
 
 
+VOICE_COLUMNS = ("clusters", "authors", "negative_clusters", "negative_authors", "lzmot_clusters", "lzmot_authors")
+
+
 def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
     names = ["mentions", "mention_nlp", "mention_refs", "daily_signals", "source_state", "rejects"]
     return {n: con.execute(f"SELECT * FROM {n} ORDER BY ALL").fetchall() for n in names}
@@ -297,7 +300,8 @@ def test_a_version_5_warehouse_migrates_with_its_data_and_loads_after(tmp_path: 
     old = connect(tmp_path / "old.duckdb")  # the schema as version 5 left it: primary keys on both tables
     old.execute(f"ATTACH '{tmp_path / 'current.duckdb'}' AS cur (READ_ONLY)")
     for table in ("mentions", "mention_nlp", "mention_refs", "mention_targets", "daily_signals", "source_state", "runs"):
-        added_later = " EXCLUDE (date_missing)" if table == "mentions" else ""  # migration 8
+        added_later = {"mentions": " EXCLUDE (date_missing)",  # migration 8
+                       "daily_signals": f" EXCLUDE ({', '.join(VOICE_COLUMNS)})"}.get(table, "")  # migration 12
         old.execute(f"INSERT INTO {table} SELECT *{added_later} FROM cur.{table}")
     old.execute("DETACH cur")
     assert schema_version(old) == 5
@@ -309,7 +313,11 @@ def test_a_version_5_warehouse_migrates_with_its_data_and_loads_after(tmp_path: 
     assert schema_version(con) == all_migrations[-1][0]
     after = _tables(con)
     assert {row[-1] for row in after["mentions"]} == {False}  # date_missing, added by migration 8 at the end
-    assert {**after, "mentions": [row[:-1] for row in after["mentions"]]} == before  # every row kept, column for column
+    voices = len(VOICE_COLUMNS)  # added by migration 12 at the end, and counted from the stored mentions
+    assert {row[-voices:] for row in after["daily_signals"]} == {(2, 1, 1, 1, 0, 0)}  # two texts, one author, one negative
+    assert {**after, "mentions": [row[:-1] for row in after["mentions"]],
+            "daily_signals": [row[:-voices] for row in after["daily_signals"]]} == before  # every row kept, column for column
+    assert con.execute("SELECT count(*) FROM mention_clusters").fetchall() == [(2,)]
     assert con.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name IN ('mentions', 'mention_nlp') "
                        "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')").fetchall() == [(0,)]
     assert con.execute("SELECT count(*) FROM v_mentions").fetchall() == [(2,)]  # views still read the new tables

@@ -121,12 +121,24 @@ def test_search_paging_and_sort(site: httpx.Client, warehouse: Path) -> None:
     assert expected > 0 and _count(site.get("/mentions", params={"q": word.lower()}).text) == expected
     assert _count(site.get("/mentions", params={"q": "100%_"}).text) == 0  # wildcards in the search are literal
     first, second = site.get("/mentions").text, site.get("/mentions", params={"page": 2}).text
-    ids = [re.findall(r'href="/mentions/([^"]+)"', p) for p in (first, second)]
+    # a row is a mention and a brand: one mention naming two brands may straddle the page break
+    ids = [re.findall(r'<td><a href="/mentions/([^"]+)">[^<]*</a></td>\s*<td>([^<]*)</td>', p) for p in (first, second)]
     assert ids[0] and ids[1] and not set(ids[0]) & set(ids[1])
     newest, oldest = (re.findall(r"<td><a href=\"/mentions/[^\"]+\">([0-9-]+ [0-9:]+)</a></td>",
                                  site.get("/mentions", params={"sort": s}).text) for s in ("newest", "oldest"))
     assert newest == sorted(newest, reverse=True) and oldest == sorted(oldest) and newest[0] > oldest[0]
     assert site.get("/mentions", params={"day_from": "yesterday"}).status_code == 400
+
+
+def test_near_copies_fold_into_one_line_with_their_size(site: httpx.Client, warehouse: Path) -> None:
+    day = {"brand": BRAND, "day_from": OUTAGE, "day_to": OUTAGE}
+    folded, every = site.get("/mentions", params=day).text, site.get("/mentions", params={**day, "copies": "all"}).text
+    lines = re.findall(r'<tr class="[a-z]+">', folded)
+    sizes = [int(n) for n in re.findall(r'<span class="copies">\(and (\d+) cop', folded)]
+    assert _count(folded) == _count(every) == _signal(warehouse, "mentions")  # the count is still of mentions
+    assert sizes and len(lines) + sum(sizes) == _count(folded)  # every mention is a line or a copy on one
+    assert len(lines) == _signal(warehouse, "clusters") and len(re.findall(r'<tr class="[a-z]+">', every)) == min(_count(every), 50)
+    assert 'class="copies"' not in every
 
 
 def test_each_day_of_the_overview_links_to_its_mentions_and_says_its_values(site: httpx.Client, warehouse: Path) -> None:

@@ -17,8 +17,22 @@ log = logging.getLogger(__name__)
 
 SQL_PACKAGE = "warehouse.sql"
 LOCK_WAIT_SECONDS = 120.0
+
+def _fill_targets(con: duckdb.DuckDBPyConnection) -> None:
+    judge_targets(con, "SELECT * FROM mentions", "SELECT * FROM mention_refs")
+
+
+def _fill_clusters(con: duckdb.DuckDBPyConnection) -> None:
+    """Cluster the stored mentions (with the default rules) and count their days' unique voices."""
+    from warehouse.clusters import assign_clusters  # numpy: only when a warehouse is being upgraded
+    from warehouse.signals import recompute_signals_within
+
+    assign_clusters(con, "SELECT mention_id, published_at, title, text FROM mentions")
+    recompute_signals_within(con, [row[0] for row in con.execute("SELECT DISTINCT day FROM daily_signals").fetchall()])
+
+
 # Derived tables a migration introduces are filled from the data already there, in its transaction.
-FILL_AFTER_MIGRATION = {5: ("SELECT * FROM mentions", "SELECT * FROM mention_refs")}
+FILL_AFTER_MIGRATION = {5: _fill_targets, 12: _fill_clusters}
 
 
 @contextlib.contextmanager
@@ -109,7 +123,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         with transaction(con):
             con.execute(sql)
             if version in FILL_AFTER_MIGRATION:
-                judge_targets(con, *FILL_AFTER_MIGRATION[version])
+                FILL_AFTER_MIGRATION[version](con)
             con.execute("INSERT INTO schema_version VALUES (?, ?)", [version, name])
         log.info("warehouse migrated to %s", name)
     return schema_version(con)

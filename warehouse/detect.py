@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 import duckdb
@@ -22,19 +22,26 @@ from warehouse.spikes import DetectorRules, Spike, detect_spikes
 class Metric:
     """A daily_signals series worth alerting on, and how to judge it."""
 
-    expression: str  # over daily_signals s; NULL means "no value that day"
+    expression: str  # over daily_signals s, {count} being a count column's suffix and {total} the total; NULL means "no value that day"
     kind: str  # count | ratio | level
     direction: str  # up | down
     zero_filled: bool  # a day without rows is a 0 (counts), or simply has no value
     mentions: str  # over v_target_mentions: the mentions that make the series (an alert's email and drivers)
 
+    def sql(self, voices: str = "mentions") -> str:
+        """The expression counting every mention, each cluster of near-copies once, or each author once."""
+        return self.expression.format(count=VOICE_SUFFIX[voices], total=f"s.{voices}")
 
+
+# alerts.yaml rules.voices -> the suffix of daily_signals' count columns (negative, negative_clusters, ...)
+VOICE_SUFFIX = {"mentions": "", "clusters": "_clusters", "authors": "_authors"}
+VOICE_NOTE = {"clusters": "counted in unique voices: near-copies once", "authors": "counted in unique voices: each author once"}
 # Shares are only computed on days with enough mentions to mean something (see MIN_SHARE_VOLUME).
 MIN_SHARE_VOLUME = 5
 METRICS = {
-    "negative_mentions": Metric("s.negative", "count", "up", True, "sentiment_label = 'negative'"),
-    "lzmot_mentions": Metric("s.lzmot", "count", "up", True, "moment = 'lzmot'"),
-    "negative_share": Metric(f"CASE WHEN s.mentions >= {MIN_SHARE_VOLUME} THEN s.negative / s.mentions END", "ratio", "up", False,
+    "negative_mentions": Metric("s.negative{count}", "count", "up", True, "sentiment_label = 'negative'"),
+    "lzmot_mentions": Metric("s.lzmot{count}", "count", "up", True, "moment = 'lzmot'"),
+    "negative_share": Metric(f"CASE WHEN {{total}} >= {MIN_SHARE_VOLUME} THEN s.negative{{count}} / {{total}} END", "ratio", "up", False,
                              "sentiment_label = 'negative'"),
     "avg_rating": Metric("s.avg_rating", "level", "down", False, "rating IS NOT NULL"),
 }
@@ -53,11 +60,11 @@ def alert_id(key: SeriesKey, metric: str, window_start: datetime) -> str:
 
 
 def daily_series(
-    con: duckdb.DuckDBPyConnection, key: SeriesKey, metric: str, first_day: date, last_day: date
+    con: duckdb.DuckDBPyConnection, key: SeriesKey, metric: str, first_day: date, last_day: date, voices: str = "mentions"
 ) -> list[tuple[datetime, float]]:
     """The metric per day; counts are zero-filled (a day without mentions has none), others skip the day."""
     spec = METRICS[metric]
-    value = f"coalesce({spec.expression}, 0)" if spec.zero_filled else spec.expression
+    value = f"coalesce({spec.sql(voices)}, 0)" if spec.zero_filled else spec.sql(voices)
     rows = con.execute(
         f"""
         SELECT d::DATE AS day, ({value})::DOUBLE AS value
@@ -98,11 +105,13 @@ def detect_and_store(
     per_product: bool = False,
     per_source_kind: bool = False,
     suppress: str | None = None,
+    voices: str = "mentions",
 ) -> list[str]:
     """Detect spikes on the touched days and insert new alerts; returns the ids of new ones.
 
     Alerts whose window ended before `notify_after` are stored as suppressed: a backfill or late
-    data should not email anyone about last month.
+    data should not email anyone about last month. `voices` (alerts.yaml rules.voices) says what a count
+    counts: every mention, each cluster of near-copies once, or each author once.
     """
     days = sorted(set(days_touched))
     if not days:
@@ -118,8 +127,10 @@ def detect_and_store(
             for metric in metrics:
                 spec = METRICS[metric]
                 metric_rules = rules.model_copy(update={"kind": spec.kind, "direction": spec.direction, **_scale(spec.kind)})
-                points = daily_series(con, key, metric, first, last)
+                points = daily_series(con, key, metric, first, last, voices)
                 for spike in detect_spikes(points, metric_rules, evaluate_from=evaluate_from):
+                    if voices != "mentions" and spec.kind != "level":
+                        spike = replace(spike, reason=f"{spike.reason}; {VOICE_NOTE[voices]}")
                     if _insert(con, key, metric, spike, run_key, notify_after, suppress):
                         new_ids.append(alert_id(key, metric, spike.timestamp))
                         _store_drivers(con, key, metric, spike)

@@ -21,6 +21,8 @@ from typing import Any
 import duckdb
 
 from connectors.records import Reject, SourceState
+from warehouse.cluster_rules import ClusterRules
+from warehouse.clusters import assign_clusters
 from warehouse.corrections import apply_corrections
 from warehouse.db import judge_targets, transaction
 from warehouse.signals import recompute_signals_within
@@ -56,10 +58,10 @@ class LoadSummary:
     signal_rows: int = 0
 
 
-def load_run(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
+def load_run(con: duckdb.DuckDBPyConnection, staged: StagedRun, clusters: ClusterRules = ClusterRules()) -> LoadSummary:
     """Store one run atomically; on any error nothing of it is stored and the cursors stay put."""
     with transaction(con):
-        summary = _load(con, staged)
+        summary = _load(con, staged, clusters)
     return summary
 
 
@@ -70,7 +72,7 @@ _MENTION_COLUMNS = """
 """
 
 
-def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
+def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun, clusters: ClusterRules = ClusterRules()) -> LoadSummary:
     # First statement of the transaction: two loads whose transactions overlap both update this one
     # row, and DuckDB refuses the second, so neither can insert a new id the other inserts too
     # (mentions and mention_nlp have no index that would catch it; see 006_loader_keys.sql).
@@ -135,6 +137,7 @@ def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> LoadSummary:
     judge_targets(con, f"SELECT * FROM incoming{in_changed}", "SELECT * FROM new_refs")
     apply_corrections(con, f"SELECT mention_id FROM incoming{in_changed}")  # an edit or a new model never undoes one
     tag_mentions(con, staged.tag_rules, f"SELECT mention_id FROM incoming{in_changed}")
+    assign_clusters(con, f"SELECT mention_id, published_at, title, text FROM incoming{in_changed}", clusters)
     retracted_days = _retract(con, staged.retracted)
     days = sorted(
         {
@@ -231,7 +234,7 @@ def _retract(con: duckdb.DuckDBPyConnection, mention_ids: list[str]) -> list[dat
             "SELECT published_day FROM mentions WHERE mention_id IN (SELECT mention_id FROM retracted)"
         ).fetchall()
     ]
-    for table in ("mention_tags", "mention_targets", "mention_refs", "mention_nlp", "mentions"):
+    for table in ("mention_tags", "mention_targets", "mention_refs", "mention_nlp", "mention_lsh", "mention_clusters", "mentions"):
         con.execute(f"DELETE FROM {table} WHERE mention_id IN (SELECT mention_id FROM retracted)")
     return days
 

@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from nlp.query_language import Node, QueryError, parse, uses_fields
+from warehouse.cluster_rules import ClusterRules
 from warehouse.spike_rules import SpikeDefaults
 from zmot.errors import ConfigError
 from zmot.yamlfile import YamlFileError, read_yaml
@@ -384,6 +385,10 @@ class AlertRules(SpikeDefaults):
         default=3, ge=0, le=365, description="Alerts for windows older than this are stored, not emailed."
     )
     max_mentions_per_email: int = Field(default=5, ge=1, le=50)
+    voices: Literal["mentions", "clusters", "authors"] = Field(
+        default="mentions",
+        description="What the count series count: every mention, each cluster of near-copies once, or each author once.",
+    )
 
 
 def _post_url(url: str) -> str:
@@ -429,6 +434,7 @@ class AlertsConfig(_Model):
     rules: AlertRules = Field(default_factory=AlertRules)
     webhooks: list[WebhookSettings] = Field(default_factory=list, description="Also POST every alert to these, once each.")
     digest: DigestSettings | None = Field(default=None, description="No digest: none is sent by the daily run (`zmot digest` still works).")
+    clusters: ClusterRules = Field(default_factory=ClusterRules, description="When near-copies count as one voice.")
 
     @model_validator(mode="after")
     def _unique_webhooks(self) -> "AlertsConfig":

@@ -123,7 +123,7 @@ def build_alert_email(
     """Gather the series and the mentions behind one alert, and the brand's other jumps that day."""
     start: datetime = row["window_start"]
     key = SeriesKey(row["brand"], row["product"], row["source_kind"])
-    series = daily_series(con, key, row["metric"], start.date() - timedelta(days=CHART_DAYS), start.date())
+    series = daily_series(con, key, row["metric"], start.date() - timedelta(days=CHART_DAYS), start.date(), cfg.rules.voices)
     scope, params = _scope(key, start, METRICS[row["metric"]].mentions)
     order = MENTION_ORDER[row["metric"]]
     mentions = _driving_mentions(con, scope, params, order, cfg.rules.max_mentions_per_email)
@@ -135,7 +135,7 @@ def build_alert_email(
         alert_id=row["alert_id"], brand=row["brand"], product=row["product"], source_kind=row["source_kind"],
         metric=row["metric"], window_start=start, window_end=row["window_end"], observed=row["observed"],
         expected=row["expected"], ratio=row["ratio"], severity=row["severity"], reason=row["reason"],
-        series=series, mentions=mentions,
+        series=series, mentions=mentions, voices=cfg.rules.voices,
         also=[AlsoUnusual(r["metric"], r["product"], r["source_kind"], r["observed"], r["expected"], r["ratio"]) for r in also],
         reproduce_sql=reproduce, drivers=_drivers(con, row),
     )
@@ -169,12 +169,12 @@ def _scope(key: SeriesKey, day: datetime, condition: str) -> tuple[str, list[str
 
 
 def _driving_mentions(con: duckdb.DuckDBPyConnection, scope: str, params: list[str], order: str, limit: int) -> list[DrivingMention]:
-    """The mentions behind an alert, the same text only once (reposts and syndication)."""
+    """The mentions behind an alert, each cluster of near-copies once (reposts, syndication, floods) with its size."""
     rows = con.execute(
         f"""
         SELECT published_at, source_id, author,
                CASE WHEN title IS NULL OR starts_with(text, title) THEN text ELSE title || ' — ' || text END,
-               url, sentiment_label, sentiment_score, text
+               url, sentiment_label, sentiment_score, cluster_id
         FROM v_target_mentions
         WHERE {scope}
         ORDER BY {order}
@@ -182,13 +182,14 @@ def _driving_mentions(con: duckdb.DuckDBPyConnection, scope: str, params: list[s
         params,
     ).fetchall()
     chosen: dict[str, list] = {}
-    for *fields, text in rows:
-        key = " ".join(text.casefold().split())
-        if key in chosen:
-            chosen[key][-1] += 1
+    copies: dict[str, int] = {}
+    for *fields, cluster_id in rows:
+        if cluster_id in chosen:
+            copies[cluster_id] += 1
         elif len(chosen) < limit:
-            chosen[key] = [*fields, 0]
-    return [DrivingMention(*fields) for fields in chosen.values()]
+            chosen[cluster_id] = fields
+            copies[cluster_id] = 0
+    return [DrivingMention(*fields, repeats=copies[cluster_id]) for cluster_id, fields in chosen.items()]
 
 
 def notify_all(

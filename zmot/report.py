@@ -21,6 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
+from alerts.compose import copies  # noqa: E402
 from warehouse.alert_drivers import AlertDrivers  # noqa: E402
 from warehouse.publish import open_published  # noqa: E402
 from warehouse.share_of_voice import VOICE_SQL, compared_brands, voice_params, with_shares  # noqa: E402
@@ -73,9 +74,11 @@ def _gather(con: Any, brand: str, days: int, end: date | None) -> dict[str, Any]
     series = [by_day.get(d, {"day": d}) for d in period.days]
     stories = {
         moment: _rows(con, f"""
-            SELECT published_at, source_kind, source_id, author, title, text, url, rating, sentiment_label, sentiment_score
+            SELECT published_at, source_kind, source_id, author, title, text, url, rating, sentiment_label, sentiment_score,
+                   count(*) OVER (PARTITION BY cluster_id) - 1 AS copies
             FROM v_brand_mentions WHERE brand = ? AND published_day BETWEEN ? AND ? AND moment = ?
-            ORDER BY {order} LIMIT {STORY_LIMIT}""", [*window, moment])
+            QUALIFY row_number() OVER (PARTITION BY cluster_id ORDER BY {order}, mention_id) = 1
+            ORDER BY {order} LIMIT {STORY_LIMIT}""", [*window, moment])  # a cluster of near-copies is one story
         for moment, order in (("lzmot", "sentiment_score ASC NULLS LAST, published_at DESC"),
                               ("zmot", "published_at DESC"), ("umot", "sentiment_score DESC NULLS LAST, published_at DESC"))
     }
@@ -266,4 +269,6 @@ def _story(row: dict[str, Any]) -> str:
     link = f'<a href="{e(url)}" rel="noopener noreferrer">{title}</a>' if url.startswith(("https://", "http://")) else title
     rating = f" · rated {row['rating'] * 4 + 1:.0f}/5" if row.get("rating") is not None else ""
     meta = f"{row['published_at']:%Y-%m-%d %H:%M} · {e(row['source_kind'])} · {e(row['source_id'])}{rating} · {e(row['sentiment_label'])}"
+    if row.get("copies"):
+        meta += f" · and {copies(row['copies'])}"
     return f'<div class="story {e(row["sentiment_label"])}"><b>{link}</b><br>{e(excerpt)}<br><small>{meta}</small></div>'

@@ -176,7 +176,7 @@ def load(ctx: RunContext) -> dict[str, Any]:
         tag_rules=dict(cfg.tags.rules),
     )
     with writer(ctx.warehouse) as con:
-        summary = load_run(con, staged)
+        summary = load_run(con, staged, cfg.alerts.clusters)
     log.info(
         "loaded run %s: %d new, %d updated, %d retracted mentions, %d rejects; daily_signals: %d rows for days %s",
         ctx.run_key, summary.mentions_new, summary.mentions_updated, summary.mentions_retracted, summary.rejects,
@@ -206,7 +206,7 @@ def detect(ctx: RunContext, days_touched: list[str]) -> list[str]:
             con, run_key=ctx.run_key, brands=[b.name for b in cfg.brands.brands], metrics=rules.metrics,
             days_touched=[date.fromisoformat(d) for d in days_touched], rules=detector_rules,
             history_days=rules.history_days, notify_after=notify_window(ctx.interval_end, rules.notify_max_age_days),
-            per_product=rules.per_product, per_source_kind=rules.per_source_kind,
+            per_product=rules.per_product, per_source_kind=rules.per_source_kind, voices=rules.voices,
             suppress=None if ctx.send_alerts else f"found by a backfill run ({ctx.run_key}) that was not asked to send alerts",
         )
     log.info("detect: %d new alerts", len(new))

@@ -189,12 +189,13 @@ def create_app(warehouse: Path, credentials: Credentials | None = None) -> Starl
             rows = run(con, listing)
             if csv_wanted:
                 return _csv("mentions", rows)
-            total = run(con, count)[0]["mentions"]
+            counted = run(con, count)[0]
             choices: dict[str, list[str]] = {}
             for row in run(con, queries.FILTER_CHOICES):
                 choices.setdefault(row["facet"], []).append(row["value"])
-        pages = max(1, -(-total // queries.PAGE_SIZE))
-        return page(request, "mentions.html", rows=rows, total=total, f=f, pages=pages, choices=choices,
+        total, lines = counted["mentions"], counted["lines"]
+        pages = max(1, -(-lines // queries.PAGE_SIZE))
+        return page(request, "mentions.html", rows=rows, total=total, lines=lines, f=f, pages=pages, choices=choices,
                     sql=[listing, count])
 
     def mention(request: Request) -> Response:

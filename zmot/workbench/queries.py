@@ -147,13 +147,14 @@ class MentionFilter:
     q: str = ""
     sort: str = "newest"
     page: int = 1
+    copies: str = ""  # "all": every mention on its own line; otherwise near-copies fold into one line (not in CSV)
 
 
 SORTS = {  # {a}: the alias the order applies to
-    "newest": "{a}.published_at DESC, {a}.mention_id",
-    "oldest": "{a}.published_at ASC, {a}.mention_id",
-    "most_negative": "{a}.sentiment_score ASC NULLS LAST, {a}.published_at DESC, {a}.mention_id",
-    "most_positive": "{a}.sentiment_score DESC NULLS LAST, {a}.published_at DESC, {a}.mention_id",
+    "newest": "{a}.published_at DESC, {a}.mention_id, {a}.brand",
+    "oldest": "{a}.published_at ASC, {a}.mention_id, {a}.brand",
+    "most_negative": "{a}.sentiment_score ASC NULLS LAST, {a}.published_at DESC, {a}.mention_id, {a}.brand",
+    "most_positive": "{a}.sentiment_score DESC NULLS LAST, {a}.published_at DESC, {a}.mention_id, {a}.brand",
 }
 
 
@@ -191,29 +192,48 @@ def mentions(f: MentionFilter, *, csv: bool = False, limit: int = PAGE_SIZE, lan
     """One page of the filtered mentions (one row per mention and brand), or all of them (up to CSV_LIMIT) for CSV.
 
     Two steps, as the cookbook advises at millions of mentions: choose the rows in mention_targets, then
-    read the text and language of those rows only. The language is in mention_nlp, which has no day to
-    skip storage by: at 10 M mentions finding it is most of a short list's time, so a list that does not
-    show it (a page's top stories) leaves it out.
+    read the text and language of those rows only. On a page, a cluster of near-copies is one line (its
+    earliest mention in the chosen order) with the number of its other mentions the filters let through.
+    The language is in mention_nlp, which has no day to skip storage by: at 10 M mentions finding it is
+    most of a short list's time, so a list that does not show it (a page's top stories) leaves it out.
     """
     chosen, params = _chosen(f)
     order = SORTS.get(f.sort, SORTS["newest"])
     paging = f"LIMIT {CSV_LIMIT}" if csv else f"LIMIT {int(limit)} OFFSET {(max(f.page, 1) - 1) * int(limit)}"
     nlp = "\nLEFT JOIN mention_nlp nl ON nl.mention_id = c.mention_id" if language else ""
     text = "m.url, m.title, m.text" if csv else "left(coalesce(m.title || ' | ', '') || m.text, 240) AS excerpt"
+    copies, fold = "0 AS copies", ""
+    if _folded(f, csv):
+        chosen = chosen.replace("FROM mention_targets t", "FROM mention_targets t" + _CLUSTER_JOIN, 1)
+        copies = f"count(*) OVER (PARTITION BY t.brand, {_CLUSTER}) - 1 AS copies"
+        fold = f"\nQUALIFY row_number() OVER (PARTITION BY t.brand, {_CLUSTER} ORDER BY {order.format(a='t')}) = 1"
     return Query(f"""WITH chosen AS (
 SELECT t.mention_id, t.published_day, t.published_at, t.brand, t.product, t.source_kind, t.source_id, t.author,
-       t.sentiment_label, t.sentiment_score, t.moment, t.stage
-{chosen}
+       t.sentiment_label, t.sentiment_score, t.moment, t.stage, {copies}
+{chosen}{fold}
 ORDER BY {order.format(a="t")}
 {paging}
 )
 SELECT c.mention_id, c.published_at, c.brand, c.product, c.source_kind, c.source_id, c.author, c.sentiment_label,
-       round(c.sentiment_score, 3) AS sentiment_score, c.moment, c.stage{", nl.language" if language else ""}, {text}
+       round(c.sentiment_score, 3) AS sentiment_score, c.moment, c.stage{", nl.language" if language else ""}, {text}{"" if csv else ", c.copies"}
 FROM chosen c
 JOIN mentions m ON m.mention_id = c.mention_id AND m.published_day = c.published_day{nlp}
 ORDER BY {order.format(a="c")}""", params)
 
 
+# A mention not clustered (yet) is a cluster of its own.
+_CLUSTER_JOIN = "\nLEFT JOIN mention_clusters k ON k.mention_id = t.mention_id AND k.published_day = t.published_day"
+_CLUSTER = "coalesce(k.cluster_id, t.mention_id)"
+
+
+def _folded(f: MentionFilter, csv: bool) -> bool:
+    return not csv and f.copies != "all"
+
+
 def mentions_count(f: MentionFilter) -> Query:
+    """The mentions the filters select, and the lines they make on the page (clusters folded unless copies=all)."""
     chosen, params = _chosen(f)
-    return Query(f"SELECT count(*) AS mentions\n{chosen}", params)
+    if not _folded(f, csv=False):
+        return Query(f"SELECT count(*) AS mentions, count(*) AS lines\n{chosen}", params)
+    chosen = chosen.replace("FROM mention_targets t", "FROM mention_targets t" + _CLUSTER_JOIN, 1)
+    return Query(f"SELECT count(*) AS mentions, count(DISTINCT (t.brand, {_CLUSTER})) AS lines\n{chosen}", params)
