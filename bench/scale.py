@@ -123,16 +123,18 @@ def stage_batch(gen: duckdb.DuckDBPyConnection, folder: Path, first: int, count:
     return StagedRun(f"bench-{first // BATCH:03d}", end, [mentions], nlp, refs, [], [], ["bench"], [])
 
 
-def build(warehouse: Path, work: Path, total: int, published: Path | None = None) -> tuple[float, float]:
+def build(warehouse: Path, work: Path, total: int, published: Path | None = None, *,
+          raw_engine: bool = False) -> tuple[float, float]:
     """Load `total` mentions in 1 M runs into one file; with `published`, time a publish after each run.
 
-    Beside each run, the same staged rows go by plain INSERTs into plain tables of another file in the
-    same engine (no dedupe, targets, corrections or signals): the raw engine's figure. Returns the
-    seconds spent in the loader and in the plain inserts."""
+    With `raw_engine`, the same staged rows of each run also go by plain INSERTs into plain tables of
+    another file in the same engine (no dedupe, targets, clusters, tags or signals). Returns the seconds
+    spent in the loader and in the plain inserts (0 without them)."""
+    work.mkdir(parents=True, exist_ok=True)
     gen = duckdb.connect()
     tweets = load_tweets(gen)
     con = connect(warehouse)
-    plain = duckdb.connect(str(work / "plain-insert.duckdb"))
+    plain = duckdb.connect(str(work / "plain-insert.duckdb")) if raw_engine else None
     loading = raw = 0.0
     try:
         for first in range(0, total, BATCH):
@@ -144,18 +146,22 @@ def build(warehouse: Path, work: Path, total: int, published: Path | None = None
             elapsed = time.perf_counter() - started
             loading += elapsed
             memory = f"; process peak {before_mb:,.0f} -> {_peak_mb():,.0f} MB" if first == 0 else ""
-            insert = _plain_insert(plain, staged)
-            raw += insert
+            beside = ""
+            if plain is not None:
+                insert = _plain_insert(plain, staged)
+                raw += insert
+                beside = f"; plain insert of the same rows {insert:.1f} s ({count / insert:,.0f}/s)"
             print(f"  run {staged.run_key}: {summary.mentions_new:,} mentions in {elapsed:.1f} s "
-                  f"({summary.mentions_new / elapsed:,.0f}/s, {len(summary.days_touched)} days of signals); "
-                  f"plain insert of the same rows {insert:.1f} s ({count / insert:,.0f}/s){memory}", flush=True)
+                  f"({summary.mentions_new / elapsed:,.0f}/s, {len(summary.days_touched)} days of signals){beside}{memory}",
+                  flush=True)
             if published is not None:
                 print("    " + publish_figure(con, warehouse, published), flush=True)
             shutil.rmtree(work / f"batch{first // BATCH}")
     finally:
         con.close()
-        plain.close()
-        (work / "plain-insert.duckdb").unlink(missing_ok=True)
+        if plain is not None:
+            plain.close()
+            (work / "plain-insert.duckdb").unlink(missing_ok=True)
     return loading, raw
 
 
@@ -327,7 +333,7 @@ def main() -> None:
     warehouse = work / "scale.duckdb"
     warehouse.unlink(missing_ok=True)
     print(f"building a warehouse of {args.mentions:,} mentions in {warehouse} ({os.cpu_count()} cores)", flush=True)
-    loading, raw = build(warehouse, work, args.mentions, published=work / "published.duckdb")
+    loading, raw = build(warehouse, work, args.mentions, published=work / "published.duckdb", raw_engine=True)
     size = warehouse.stat().st_size / 1e9
     print(f"\nloader: {args.mentions:,} mentions in {loading:.1f} s = {args.mentions / loading:,.0f} mentions/s "
           f"(target >= 200,000); file {size:.2f} GB")
