@@ -175,7 +175,7 @@ def _drivers_lines(drivers: AlertDrivers) -> tuple[str, list[str], list[tuple[st
     """The heading, the phrases, and the labelled lines (sources, products, voices) of "What drives it"."""
     heading = f"What drives it (the window against the {drivers.baseline_days} days before, {drivers.baseline_mentions} mentions then)"
     labelled = [("Sources", drivers.share_line(drivers.sources)), ("Products", drivers.share_line(drivers.products)),
-                ("Voices", drivers.voices)]
+                ("Tags", drivers.share_line(drivers.tags)), ("Copies", drivers.stories_line()), ("Voices", drivers.voices)]
     phrases = drivers.phrase_lines() or ["no word or phrase stands out against the baseline"]
     return heading, phrases, [(k, v) for k, v in labelled if v]
 

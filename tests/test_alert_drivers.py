@@ -43,6 +43,9 @@ def test_the_demo_outage_alert_names_the_outage_and_the_billing_story_and_counts
     assert drivers.mentions == mentions and drivers.authors == authors < mentions
     assert f"{mentions} mentions from {authors} distinct authors" in drivers.voices
     assert sum(s.mentions for s in drivers.sources) == mentions or len(drivers.sources) == 3
+    assert {s.name for s in drivers.tags} >= {"outage", "billing"}  # config/sample/tags.yaml's rules
+    assert 0 < drivers.clusters < drivers.mentions and f"{drivers.clusters} distinct stories" in drivers.voices
+    assert drivers.stories and all(s.mentions > 1 for s in drivers.stories)  # a copied story is one voice, shown with its size
     down = next(p for p in drivers.phrases if p.text in ("down", "outage"))
     assert down.window > down.baseline / drivers.baseline_days  # it rose against its own usual rate
 

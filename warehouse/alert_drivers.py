@@ -1,5 +1,6 @@
 """What drives an alert: the words and phrases over-represented in its window against the weeks
-before, the sources and products that carry it, and how many distinct people are talking.
+before, the sources, products, tags and stories (clusters of near-copies) that carry it, and how
+many distinct people and stories are talking.
 
 Phrases are ranked by the weighted log-odds ratio with an informative Dirichlet prior (Monroe,
 Colaresi and Quinn 2008, "Fightin' Words"): the prior is the window and baseline pooled, so a word
@@ -78,6 +79,9 @@ class AlertDrivers:
     phrases: list[Phrase] = field(default_factory=list)
     sources: list[Share] = field(default_factory=list)
     products: list[Share] = field(default_factory=list)
+    tags: list[Share] = field(default_factory=list)  # tags.yaml rules the window's mentions match
+    stories: list[Share] = field(default_factory=list)  # the window's largest clusters of near-copies, by an excerpt
+    clusters: int = 0  # distinct stories among the window's mentions (a cluster counts once); 0: stored before clustering
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
@@ -86,11 +90,13 @@ class AlertDrivers:
     def from_json(cls, text: str) -> AlertDrivers:
         raw = json.loads(text)
         return cls(**{**raw, "phrases": [Phrase(**p) for p in raw["phrases"]],
-                      "sources": [Share(**s) for s in raw["sources"]], "products": [Share(**p) for p in raw["products"]]})
+                      **{key: [Share(**s) for s in raw.get(key, [])] for key in ("sources", "products", "tags", "stories")}})
 
     @property
     def voices(self) -> str:
         line = f"{self.mentions} mentions from {self.authors} distinct authors"
+        if self.clusters:
+            line += f", {self.clusters} distinct stories"
         if self.without_author:
             line += f" ({self.without_author} with no author named)"
         if self.top_author_mentions > 1:
@@ -103,6 +109,9 @@ class AlertDrivers:
     def share_line(self, shares: list[Share]) -> str:
         return ", ".join(f"{s.name} {100 * s.share:.0f}%" for s in shares)
 
+    def stories_line(self) -> str:
+        return "; ".join(f"“{s.name}” in {s.mentions} mentions" for s in self.stories)
+
     def summary(self) -> str:
         """One line for a table cell: the top phrases, the main source, the voices."""
         parts = []
@@ -112,6 +121,8 @@ class AlertDrivers:
             parts.append(self.share_line(self.sources[:2]))
         if self.products:
             parts.append(self.share_line(self.products[:2]))
+        if self.tags:
+            parts.append(self.share_line(self.tags[:2]))
         parts.append(f"{self.mentions} mentions, {self.authors} authors")
         return "; ".join(parts)
 
@@ -138,7 +149,25 @@ def alert_drivers(
                                  window_days=(window_end - window_start) / timedelta(days=1), baseline_days=baseline_days),
         sources=_shares((f"{r[3]} ({r[2]})" for r in window), len(window)),
         products=_shares((p for r in window for p in (r[6] or [])), len(window)) if product == "*" else [],
+        tags=_shares((tag for r in window for tag in (r[9] or [])), len(window)),
+        stories=_stories(window),
+        clusters=len({r[8] for r in window}),
     )
+
+
+def _stories(window: list[tuple]) -> list[Share]:
+    """The largest clusters of near-copies in the window (two mentions or more), each by the start of its text."""
+    sizes = Counter(r[8] for r in window)
+    first_text = {}
+    for r in sorted(window, key=lambda r: r[1]):
+        first_text.setdefault(r[8], r[5])
+    return [Share(_excerpt(first_text[cluster]), size, round(size / len(window), 4))
+            for cluster, size in sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_SHARES] if size > 1]
+
+
+def _excerpt(text: str, limit: int = 80) -> str:
+    flat = " ".join(_URL.sub(" ", text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
 def over_represented(window: Iterable[tuple[str | None, str]], baseline: Iterable[tuple[str | None, str]],
