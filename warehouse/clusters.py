@@ -179,17 +179,22 @@ def _stored_candidates(con: duckdb.DuckDBPyConnection, ids: list[str], times: li
         "row": np.repeat(keep, BANDS), "bucket": buckets[keep].ravel(),
         "published_at": np.repeat(np.array(times, dtype="datetime64[us]")[keep], BANDS),
     }))
+    # The batch's whole span, as constants: the stored rows arrive in time order, so DuckDB skips
+    # every row group outside it instead of reading all the bands and clusters ever stored.
+    window = timedelta(days=lookback_days)
+    first, last = min(times[i] for i in keep) - window, max(times[i] for i in keep) + window
     found = con.execute(
         """
         SELECT p.row, c.published_at, c.cluster_id, c.signature
         FROM (SELECT DISTINCT p.row, l.mention_id
               FROM probe p JOIN mention_lsh l
                 ON l.bucket = p.bucket
-               AND l.published_at BETWEEN p.published_at - to_days(?::INTEGER) AND p.published_at + to_days(?::INTEGER)) p
+               AND l.published_at BETWEEN p.published_at - to_days(?::INTEGER) AND p.published_at + to_days(?::INTEGER)
+              WHERE l.published_at BETWEEN ? AND ?) p
         JOIN mention_clusters c USING (mention_id)
-        WHERE c.signature IS NOT NULL
+        WHERE c.signature IS NOT NULL AND c.published_day BETWEEN ?::DATE AND ?::DATE
         """,
-        [lookback_days, lookback_days],
+        [lookback_days, lookback_days, first, last, first, last],
     ).fetchall()
     con.unregister("probe")
     out: dict[int, list[tuple[datetime, str, np.ndarray]]] = {}
