@@ -13,6 +13,7 @@ import io
 import ipaddress
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from pathlib import Path
@@ -274,22 +275,28 @@ def create_app(warehouse: Path, credentials: Credentials | None = None) -> Starl
         last = run(con, Query(queries.LAST_DAY.sql, [brand]))[0]["last"]
         return brand, last - timedelta(days=_days(request) - 1), last, brands
 
-    def moments(request: Request) -> Response:
-        with reading(warehouse) as con:
-            picked = chosen_brand(request, con)
-            if picked is None:
-                return page(request, "missing.html", status_code=404, what=f"brand {request.query_params.get('brand')}")
-            brand, first, last, brands = picked
-            asked = {
-                "series": Query(queries.MOMENT_SERIES.sql, [brand, first, last]),
-                "normann": Query(queries.NORMANN_BALANCE.sql, [first, last, brand]),
-                "authors": Query(queries.REPEAT_NEGATIVE_AUTHORS.sql, [first, last, brand]),
-                **{f"{m}_stories": queries.mentions(
-                    MentionFilter(brand=brand, moment=m, day_from=first, day_to=last, sort=sort), limit=queries.STORY_LIMIT,
-                    language=False)
-                   for m, sort in queries.STORY_SORTS.items()},
-            }
-            found = {name: run(con, query) for name, query in asked.items()}
+    def brand_page(render: Callable[..., Response]) -> Callable[[Request], Response]:
+        """A page about one brand over a period; a brand the warehouse has no signals of is not found."""
+        def handler(request: Request) -> Response:
+            with reading(warehouse) as con:
+                picked = chosen_brand(request, con)
+                if picked is not None:
+                    return render(request, con, *picked)
+            return page(request, "missing.html", status_code=404, what=f"brand {request.query_params.get('brand')}")
+        return handler
+
+    def moments(request: Request, con: duckdb.DuckDBPyConnection, brand: str, first: date, last: date,
+                brands: list[str]) -> Response:
+        asked = {
+            "series": Query(queries.MOMENT_SERIES.sql, [brand, first, last]),
+            "normann": Query(queries.NORMANN_BALANCE.sql, [first, last, brand]),
+            "authors": Query(queries.REPEAT_NEGATIVE_AUTHORS.sql, [first, last, brand]),
+            **{f"{m}_stories": queries.mentions(
+                MentionFilter(brand=brand, moment=m, day_from=first, day_to=last, sort=sort), limit=queries.STORY_LIMIT,
+                language=False)
+               for m, sort in queries.STORY_SORTS.items()},
+        }
+        found = {name: run(con, query) for name, query in asked.items()}
         table = request.query_params.get("table", "series")
         if request.query_params.get("format") == "csv":
             return _csv(f"moments-{table}", found.get(table, found["series"]))
@@ -300,15 +307,11 @@ def create_app(warehouse: Path, credentials: Credentials | None = None) -> Starl
                     found=found, totals={m: sum(r[m] or 0 for r in found["series"]) for m in queries.STORY_SORTS},
                     sql=list(asked.values()))
 
-    def voice(request: Request) -> Response:
-        with reading(warehouse) as con:
-            picked = chosen_brand(request, con)
-            if picked is None:
-                return page(request, "missing.html", status_code=404, what=f"brand {request.query_params.get('brand')}")
-            brand, first, last, brands = picked
-            params = voice_params(compared_brands(con, brand), first, last)
-            asked = [Query(VOICE_SQL, params), Query(VOICE_DAILY_SQL, params)]
-            totals, daily = with_shares(run(con, asked[0])), run(con, asked[1])
+    def voice(request: Request, con: duckdb.DuckDBPyConnection, brand: str, first: date, last: date,
+              brands: list[str]) -> Response:
+        params = voice_params(compared_brands(con, brand), first, last)
+        asked = [Query(VOICE_SQL, params), Query(VOICE_DAILY_SQL, params)]
+        totals, daily = with_shares(run(con, asked[0])), run(con, asked[1])
         if request.query_params.get("format") == "csv":
             return _csv("share-of-voice", daily if request.query_params.get("table") == "daily" else totals)
         by_day: dict[date, dict[str, Any]] = {}
@@ -332,8 +335,8 @@ def create_app(warehouse: Path, credentials: Credentials | None = None) -> Starl
         Route("/mentions/{mention_id:path}/corrections", correct, methods=["POST"]),
         Route("/mentions/{mention_id:path}", mention),
         Route("/alerts", alerts),
-        Route("/moments", moments),
-        Route("/voice", voice),
+        Route("/moments", brand_page(moments)),
+        Route("/voice", brand_page(voice)),
         Route("/runs", runs),
         Route("/favicon.ico", lambda request: Response(status_code=204)),
         Mount("/static", StaticFiles(packages=[("zmot.workbench", "static")]), name="static"),
