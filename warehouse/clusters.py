@@ -31,6 +31,7 @@ MAX_WORDS = 2000  # a huge text is judged on its first 2,000 words
 MAX_CHARS = 100_000  # and on its first 100,000 characters before that
 CHUNK = 5000  # mentions signed per numpy pass (bounds memory)
 BUCKET_KEEP = 64  # within a load, a new mention is compared with at most this many earlier ones per band
+PAIR_CHUNK = 200_000  # candidate pairs compared per numpy pass (bounds memory in a storm of copies)
 
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _HANDLE = re.compile(r"(?<!\w)[@＠]\w+")
@@ -60,15 +61,17 @@ def signatures(docs: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
     rows = np.flatnonzero(signed)
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start:start + CHUNK]
-        shingles, lengths = [], []
-        for i in chunk:
-            words = np.array([vocabulary.get(w) or vocabulary.setdefault(w, mmh3.hash64(w, signed=False)[0]) for w in docs[i]],
-                             dtype=np.uint64)
-            hashed = words[:-2] * _SHINGLE_MUL[0] + words[1:-1] * _SHINGLE_MUL[1] + words[2:] * _SHINGLE_MUL[2]
-            shingles.append(hashed)
-            lengths.append(len(hashed))
-        values = np.concatenate(shingles)
-        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        # The chunk's words in one array; a shingle starting in a row's last two words would cross into the next row.
+        lengths = np.array([len(docs[i]) for i in chunk], dtype=np.int64)
+        words = np.fromiter((vocabulary.get(w) or vocabulary.setdefault(w, mmh3.hash64(w, signed=False)[0])
+                             for i in chunk for w in docs[i]), dtype=np.uint64, count=int(lengths.sum()))
+        spanning = words[:-2] * _SHINGLE_MUL[0] + words[1:-1] * _SHINGLE_MUL[1] + words[2:] * _SHINGLE_MUL[2]
+        ends = np.cumsum(lengths)
+        inside = np.ones(len(spanning), dtype=bool)
+        inside[ends[:-1] - 2] = False
+        inside[ends[:-1] - 1] = False
+        values = spanning[inside]
+        offsets = np.concatenate([[0], np.cumsum(lengths - 2)[:-1]])
         hashed = (values[:, None] * _MUL[None, :] + _ADD[None, :]) >> np.uint64(32)
         out[chunk] = np.minimum.reduceat(hashed, offsets, axis=0).astype(np.uint32)
     return out, signed
@@ -119,24 +122,16 @@ def _assign_batch(con: duckdb.DuckDBPyConnection, rows: list[tuple], rules: Clus
     times: list[datetime] = [r[1] for r in rows]
     sigs, signed = signatures([normalised_words(r[2], r[3]) for r in rows])
     buckets = band_buckets(sigs)
-    window = timedelta(days=rules.lookback_days)
-    stored = _stored_candidates(con, ids, times, buckets, signed, rules.lookback_days)
-    seen: dict[int, list[int]] = {}  # bucket -> the latest rows of this batch in it (at most BUCKET_KEEP)
+    micros = np.array(times, dtype="datetime64[us]").astype(np.int64)
+    window = timedelta(days=rules.lookback_days) // timedelta(microseconds=1)
+    stored = _best_stored(con, ids, times, sigs, buckets, signed, rules)
+    earlier = _best_earlier(sigs, buckets, signed, micros, window, rules.similarity)
     assigned: list[Assigned] = []
-    row_buckets = buckets.tolist()
-    for i, mention_id in enumerate(ids):
-        best: tuple[float, datetime, str] | None = None  # similarity, then the earlier and smaller id wins a tie
-        if signed[i]:
-            for cand_time, cand_cluster, cand_sig in stored.get(i, ()):
-                best = _better(best, similarity(sigs[i], cand_sig), cand_time, cand_cluster, rules)
-            for j in {j for b in row_buckets[i] for j in seen.get(b, ())}:
-                if abs(times[i] - times[j]) <= window:
-                    best = _better(best, similarity(sigs[i], sigs[j]), times[j], assigned[j].cluster_id, rules)
-            for b in row_buckets[i]:
-                members = seen.setdefault(b, [])
-                members.append(i)
-                if len(members) > BUCKET_KEEP:  # a storm of copies: its latest members stand for it
-                    del members[0]
+    for i, mention_id in enumerate(ids):  # in time order: an earlier row's cluster is known when a later one joins it
+        best = stored.get(i)
+        if i in earlier:
+            sim, j = earlier[i]
+            best = _better(best, sim, times[j], assigned[j].cluster_id, rules)
         assigned.append(Assigned(mention_id, best[2], best[0]) if best else Assigned(mention_id, mention_id, None))
     has_sig = signed.tolist()
     con.register("cluster_rows", pa.table({
@@ -169,12 +164,63 @@ def _better(best: tuple[float, datetime, str] | None, sim: float, when: datetime
     return best
 
 
+def _best_earlier(sigs: np.ndarray, buckets: np.ndarray, signed: np.ndarray, micros: np.ndarray, window: int,
+                  threshold: float) -> dict[int, tuple[float, int]]:
+    """For each row, the most similar earlier row of the batch it may join: row -> (similarity, earlier row).
+
+    Candidates share a band bucket and were published within the window; per bucket a row is compared
+    with at most the BUCKET_KEEP rows before it (a storm of copies: its latest members stand for it).
+    Ties go to the earlier row."""
+    keep = np.flatnonzero(signed)
+    if len(keep) < 2:
+        return {}
+    rows = np.repeat(keep, BANDS)
+    flat = buckets[keep].ravel()
+    order = np.lexsort((rows, flat))
+    rows, flat = rows[order], flat[order]
+    starts = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1]])
+    position = np.arange(len(flat)) - np.repeat(starts, np.diff(np.r_[starts, len(flat)]))
+    later, before = [], []
+    for back in range(1, min(BUCKET_KEEP, int(position.max())) + 1):
+        at = np.flatnonzero(position >= back)
+        if not len(at):
+            break
+        later.append(rows[at])
+        before.append(rows[at - back])
+    if not later:  # no two rows share a bucket
+        return {}
+    i, j = np.concatenate(later), np.concatenate(before)
+    pairs = np.unique(i * len(signed) + j)
+    i, j = pairs // len(signed), pairs % len(signed)
+    near = (micros[i] - micros[j]) <= window
+    i, j = i[near], j[near]
+    sims = np.concatenate([np.count_nonzero(sigs[i[k:k + PAIR_CHUNK]] == sigs[j[k:k + PAIR_CHUNK]], axis=1)
+                           for k in range(0, len(i), PAIR_CHUNK)] or [np.zeros(0, dtype=np.int64)]) / NUM_PERM
+    good = sims >= threshold
+    i, j, sims = i[good], j[good], sims[good]
+    order = np.lexsort((j, -sims, i))  # per row: the most similar, then the earliest
+    i, j, sims = i[order], j[order], sims[order]
+    first = np.r_[True, i[1:] != i[:-1]]
+    return {int(a): (float(s), int(b)) for a, b, s in zip(i[first], j[first], sims[first])}
+
+
+def _best_stored(con: duckdb.DuckDBPyConnection, ids: list[str], times: list[datetime], sigs: np.ndarray,
+                 buckets: np.ndarray, signed: np.ndarray, rules: ClusterRules) -> dict[int, tuple[float, datetime, str]]:
+    """For each row, the stored mention it would join: row -> (similarity, its time, its cluster)."""
+    best: dict[int, tuple[float, datetime, str]] = {}
+    for row, when, cluster_id, sig in _stored_candidates(con, ids, times, buckets, signed, rules.lookback_days):
+        best_now = _better(best.get(row), similarity(sigs[row], np.frombuffer(sig, dtype=np.uint32)), when, cluster_id, rules)
+        if best_now is not None:
+            best[row] = best_now
+    return best
+
+
 def _stored_candidates(con: duckdb.DuckDBPyConnection, ids: list[str], times: list[datetime], buckets: np.ndarray,
-                       signed: np.ndarray, lookback_days: int) -> dict[int, list[tuple[datetime, str, np.ndarray]]]:
-    """Stored mentions sharing a band with a batch row, published within the window: row -> (time, cluster, signature)."""
+                       signed: np.ndarray, lookback_days: int) -> list[tuple[int, datetime, str, bytes]]:
+    """Stored mentions sharing a band with a batch row, published within the window: (row, time, cluster, signature)."""
     keep = np.flatnonzero(signed)
     if not len(keep):
-        return {}
+        return []
     con.register("probe", pa.table({
         "row": np.repeat(keep, BANDS), "bucket": buckets[keep].ravel(),
         "published_at": np.repeat(np.array(times, dtype="datetime64[us]")[keep], BANDS),
@@ -197,7 +243,4 @@ def _stored_candidates(con: duckdb.DuckDBPyConnection, ids: list[str], times: li
         [lookback_days, lookback_days, first, last, first, last],
     ).fetchall()
     con.unregister("probe")
-    out: dict[int, list[tuple[datetime, str, np.ndarray]]] = {}
-    for row, when, cluster_id, sig in found:
-        out.setdefault(row, []).append((when, cluster_id, np.frombuffer(sig, dtype=np.uint32)))
-    return out
+    return found
