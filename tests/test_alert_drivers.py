@@ -120,3 +120,17 @@ def test_the_report_s_alerts_table_says_in_short_what_drives_each_alert(demo_war
     page = out.read_text(encoding="utf-8")
     assert "<th>what drives it</th>" in page
     assert html.escape(drivers.summary()) in page and f"{mentions} mentions, {authors} authors" in page
+
+
+def test_every_demo_alert_reads_the_mentions_of_the_horizon_that_fired(demo_warehouse: Path) -> None:
+    """An alert on "5 negative in three days" (Kettleworks, 20 October) is driven by those three days'
+    mentions: the drivers count what the detector counted."""
+    con = duckdb.connect(str(demo_warehouse), read_only=True)
+    try:
+        rows = con.execute("SELECT brand, metric, observed, reason, drivers FROM alerts "
+                           "WHERE metric IN ('negative_mentions', 'lzmot_mentions')").fetchall()
+    finally:
+        con.close()
+    assert any("(3 days)" in reason for _, _, _, reason, _ in rows)
+    for brand, metric, observed, reason, drivers in rows:
+        assert AlertDrivers.from_json(drivers).mentions == observed, (brand, metric, reason)

@@ -145,9 +145,13 @@ def _scale(kind: str) -> dict[str, float]:
 
 
 def _store_drivers(con: duckdb.DuckDBPyConnection, key: SeriesKey, metric: str, spike: Spike) -> None:
-    """Once, with the alert: the email, the report and anyone querying `alerts` read the same reason."""
+    """Once, with the alert: the email, the report and anyone querying `alerts` read the same reason.
+
+    The drivers read the whole horizon that fired: an alert on "5 negative in three days" is about
+    those three days' mentions, not only its last day's."""
     drivers = alert_drivers(con, brand=key.brand, product=key.product, source_kind=key.source_kind,
-                            mentions_condition=METRICS[metric].mentions, window_start=spike.timestamp, window_end=spike.window_end)
+                            mentions_condition=METRICS[metric].mentions, window_start=spike.judged_from or spike.timestamp,
+                            window_end=spike.window_end)
     con.execute("UPDATE alerts SET drivers = ? WHERE alert_id = ?", [drivers.to_json(), alert_id(key, metric, spike.timestamp)])
 
 

@@ -46,6 +46,7 @@ class Spike:
     direction: str
     reason: str
     detector_version: str = DETECTOR_VERSION
+    judged_from: datetime | None = None  # the start of the horizon that fired (3 days before a daily point); None: the point alone
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,7 @@ def _spike(times: list[datetime], i: int, judged: _Judged, horizon: _Horizon, st
     return Spike(
         timestamp=t, window_end=t + step, observed=observed, expected=round(expected, 4),
         severity=round(abs(z), 2), score=round(z, 4), ratio=round(min(ratio, 1e6), 3),
-        direction="up" if z > 0 else "down", reason=reason,
+        direction="up" if z > 0 else "down", reason=reason, judged_from=window_start,
     )
 
 
