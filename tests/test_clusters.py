@@ -7,6 +7,7 @@ import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from connectors.records import Mention
@@ -216,3 +217,17 @@ def test_a_load_larger_than_one_pass_clusters_as_one_pass_does(tmp_path: Path, m
     _load(tmp_path / "b", passes, "r1", mentions)
     assert _clusters(passes) == _clusters(whole)
     assert set(_clusters(whole).values()) == {mentions[0].mention_id, mentions[6].mention_id}
+
+
+def test_rows_that_share_a_band_but_are_not_alike_stay_apart() -> None:
+    """Two texts agreeing on one band by chance are candidates, not copies (it crashed the matcher once)."""
+    from warehouse.clusters import NUM_PERM, ROWS, _best_earlier, band_buckets
+
+    sigs = np.arange(2 * NUM_PERM, dtype=np.uint32).reshape(2, NUM_PERM)
+    sigs[1, :ROWS] = sigs[0, :ROWS]  # the first band alike, nothing else
+    buckets = band_buckets(sigs)
+    assert buckets[0, 0] == buckets[1, 0]
+    micros = np.array([0, 60_000_000], dtype=np.int64)
+    assert _best_earlier(sigs, buckets, np.array([True, True]), micros, 86_400_000_000, 0.5) == {}
+    sigs[1] = sigs[0]
+    assert _best_earlier(sigs, band_buckets(sigs), np.array([True, True]), micros, 86_400_000_000, 0.5) == {1: (1.0, 0)}

@@ -198,6 +198,8 @@ def _best_earlier(sigs: np.ndarray, buckets: np.ndarray, signed: np.ndarray, mic
                            for k in range(0, len(i), PAIR_CHUNK)] or [np.zeros(0, dtype=np.int64)]) / NUM_PERM
     good = sims >= threshold
     i, j, sims = i[good], j[good], sims[good]
+    if not len(i):  # candidates, but none similar enough
+        return {}
     order = np.lexsort((j, -sims, i))  # per row: the most similar, then the earliest
     i, j, sims = i[order], j[order], sims[order]
     first = np.r_[True, i[1:] != i[:-1]]
