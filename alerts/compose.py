@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from alerts.chart import spike_chart
+from alerts.record import AlertRecord
 from warehouse.alert_drivers import AlertDrivers
 
 METRIC_LABELS = {
@@ -64,21 +65,9 @@ class AlsoUnusual:
 
 
 @dataclass(frozen=True)
-class AlertEmail:
+class AlertEmail(AlertRecord):
     """Everything one email says about one alert."""
 
-    alert_id: str
-    brand: str
-    product: str
-    source_kind: str
-    metric: str
-    window_start: datetime
-    window_end: datetime
-    observed: float
-    expected: float
-    ratio: float
-    severity: float
-    reason: str
     series: list[tuple[datetime, float]]
     mentions: list[DrivingMention]
     reproduce_sql: str

@@ -10,9 +10,9 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
+from alerts.record import AlertRecord
 from connectors.http import FetchError, FetchPolicy, post
 from warehouse.alert_drivers import AlertDrivers
 
@@ -38,21 +38,9 @@ class WebhookTarget:
 
 
 @dataclass(frozen=True)
-class AlertPost:
+class AlertPost(AlertRecord):
     """What a webhook says about one alert: the alert's row and what drives it."""
 
-    alert_id: str
-    brand: str
-    product: str
-    source_kind: str
-    metric: str
-    window_start: datetime
-    window_end: datetime
-    observed: float
-    expected: float
-    ratio: float
-    severity: float
-    reason: str
     drivers: AlertDrivers | None
 
 
