@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.utils import murmurhash3_32
 
+from nlp.hashing import hashed_char_wb
 from nlp.tweet_sentiment import mark_negation, normalise
 
 CLASSES = ("zmot", "lzmot", "umot", "none")
@@ -76,10 +76,6 @@ def named_features(item: MomentInput) -> list[str]:
 class MomentFeatures:
     """The same function at training and scoring time."""
 
-    def __init__(self) -> None:
-        self.chars = HashingVectorizer(n_features=CHAR_FEATURES, analyzer="char_wb", ngram_range=(2, 5),
-                                       alternate_sign=False, lowercase=False, norm="l2")
-
     def transform(self, items: Sequence[MomentInput]) -> sparse.csr_matrix:
         rows, cols, vals = [], [], []
         for row, item in enumerate(items):
@@ -91,7 +87,8 @@ class MomentFeatures:
                 cols.append(col)
                 vals.append(value)
         named = sparse.csr_matrix((vals, (rows, cols)), shape=(len(items), WORD_FEATURES + CUE_FEATURES), dtype=np.float64)
-        chars = self.chars.transform([normalise(mask_target(i.scope, i.target)) for i in items])
+        # scikit-learn's char_wb hashing (2-5, no sign flip, L2), each distinct word hashed once per batch
+        chars = hashed_char_wb([normalise(mask_target(i.scope, i.target)) for i in items], 2, 5, CHAR_FEATURES).to_csr()
         return sparse.hstack([named, chars], format="csr")
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nlp.hashing import Block, char_wb_ngrams, dense, hashed, logits, softmax, stack, word_ngrams
+from nlp.hashing import Block, dense, hashed, hashed_char_wb, logits, softmax, stack, word_ngrams
 
 LABELS = ("negative", "neutral", "positive")
 WORD_FEATURES = 2**18
@@ -73,7 +73,7 @@ class TweetFeatures:
     def transform(self, texts: Sequence[str]) -> Block:
         normalised = [normalise(t) for t in texts]
         words = hashed([word_ngrams(mark_negation(t).split(), 3) for t in normalised], WORD_FEATURES)
-        chars = hashed([char_wb_ngrams(t, 2, 5) for t in normalised], CHAR_FEATURES)
+        chars = hashed_char_wb(normalised, 2, 5, CHAR_FEATURES)
         lexicon = dense(np.array([vader_scores(t) for t in texts], dtype=np.float64).reshape(len(texts), 4))
         return stack([words, chars, lexicon])
 
