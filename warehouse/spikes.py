@@ -163,6 +163,7 @@ def alerts_from(series: JudgedSeries, rules: DetectorRules, *, evaluate_from: da
         if i == 0 or series.history[i - 1] < rules.min_history:
             continue
         fired: tuple[float, int] | None = None
+        unusual = False
         for h, j in enumerate(judged):
             z = float(j.score[i])
             direction = "up" if z > 0 else "down"
@@ -176,17 +177,19 @@ def alerts_from(series: JudgedSeries, rules: DetectorRules, *, evaluate_from: da
                 streak[h] = 0
                 continue
             streak[h] += 1
-            if streak[h] >= shape.persistence:
-                if fired is None or abs(z) > fired[0]:
-                    fired = (abs(z), h)
-        if fired is None:
+            if streak[h] < shape.persistence:
+                continue
+            unusual = True
+            # One burst is one episode: a horizon whose sum still holds the last alert only repeats it.
+            holds_last_alert = last_alert is not None and i - last_alert < horizons[h].width
+            if not holds_last_alert and (fired is None or abs(z) > fired[0]):
+                fired = (abs(z), h)
+        if not unusual:
             continue
         t = times[i]
-        # One burst is one episode: a horizon whose sum still holds the last alert is that alert again.
-        holds_last_alert = last_alert is not None and i - last_alert < horizons[fired[1]].width
-        in_episode = holds_last_alert or (last_unusual is not None and t - last_unusual < cooldown)
+        in_episode = last_unusual is not None and t - last_unusual < cooldown
         last_unusual = t
-        if not in_episode:
+        if fired is not None and not in_episode:
             last_alert = i
             spikes.append(_spike(times, i, judged[fired[1]], horizons[fired[1]], step, series.kind))
     return [s for s in spikes if start is None or s.timestamp >= start]
