@@ -25,6 +25,7 @@ from warehouse.spikes import DETECTOR_VERSION, DetectorRules, JudgedSeries, aler
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nab-realtweets-dev"
 EPISODE_GAP = timedelta(hours=6)
+# No cooldown below the episode gap: the repeat alerts it sends would merge into one episode and score as free.
 GRID = {"threshold": (4, 4.5, 5, 6, 8), "rise_threshold": (2.5, 3, 4, 5, 6, 99), "cooldown_days": (0.5, 1, 2)}
 
 Series = list[tuple[datetime, float]]
