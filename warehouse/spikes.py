@@ -10,7 +10,7 @@ morning. Counts are negative binomial, variance mu + alpha * mu^2, with alpha le
 series' own past (so a jump from 0 to 3 is no crisis, 3 to 30 is, and a noisy series needs more to
 fire than a steady one). A sub-daily burst must stay unusual for 15 minutes before it fires;
 minimum volume, minimum excess and a cooldown keep one noisy day, or one long episode, from
-flooding anyone. Shares and ratings are judged on their own points with a robust spread (MAD).
+flooding anyone, and a horizon whose sum still holds an alert can not raise it again. Shares and ratings are judged on their own points with a robust spread (MAD).
 Method, figures and failure modes: docs/alerts.md.
 """
 
@@ -150,7 +150,7 @@ def detect_spikes(
 
 
 def alerts_from(series: JudgedSeries, rules: DetectorRules, *, evaluate_from: datetime | None = None) -> list[Spike]:
-    """Apply the cut-offs, persistence and episodes to a judged series (`rules.kind` must be the series' kind)."""
+    """Apply the cut-offs, persistence and episodes to a judged series; its kind was fixed when it was judged."""
     times, shape, horizons, judged = series.times, series.shape, series.horizons, series.judged
     step = shape.step
     cooldown = timedelta(days=rules.cooldown_days) if rules.cooldown_days is not None else shape.cooldown
