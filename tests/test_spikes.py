@@ -178,3 +178,23 @@ def test_three_busy_days_fire_as_a_rise_though_no_day_is_a_spike() -> None:
     [spike] = detect_spikes(daily(values))
     assert spike.timestamp == START + 37 * DAY and "(3 days)" in spike.reason and spike.observed == 53
     assert detect_spikes(daily(values), DetectorRules(rise_threshold=99)) == []
+
+
+def test_one_burst_is_not_alerted_again_while_a_horizon_still_holds_its_alert() -> None:
+    values = tweets(15, seed=2)
+    burst = 14 * PER_DAY + 150
+    values[burst: burst + 12] += 40
+    # With no cooldown at all, only the rule that a sum holding the last alert repeats it keeps this to
+    # one alert per hour of the burst's sums (without it: 39, one per five minutes).
+    spikes = detect_spikes(five_minutely(values), DetectorRules(cooldown_days=0))
+    assert 1 <= len(spikes) <= 2
+    assert START + burst * FIVE_MINUTES <= spikes[0].timestamp <= START + (burst + 12) * FIVE_MINUTES
+    assert all(b.timestamp - a.timestamp >= timedelta(hours=1) for a, b in zip(spikes, spikes[1:]))
+
+
+def test_one_earlier_week_is_not_yet_a_season_two_are() -> None:
+    one_off = [3, 2, 4, 3, 3, 2, 30]  # a Sunday of 30 once
+    sunday = START + 13 * DAY
+    assert sunday in [s.timestamp for s in detect_spikes(daily(one_off * 2))]  # one Sunday before: news
+    later = sunday + 7 * DAY
+    assert later not in [s.timestamp for s in detect_spikes(daily(one_off * 3))]  # two before: the season

@@ -26,7 +26,7 @@ class SpikeDefaults(BaseModel):
     )
     cooldown_days: float | None = Field(
         default=None, ge=0, le=60,
-        description="Quiet time after an episode for the same series; empty = 2 days for daily series, 1 day below that.",
+        description="Quiet time after an episode for the same series; empty = 2 days for daily series, 12 hours below that.",
     )
 
 

@@ -10,7 +10,7 @@ morning. Counts are negative binomial, variance mu + alpha * mu^2, with alpha le
 series' own past (so a jump from 0 to 3 is no crisis, 3 to 30 is, and a noisy series needs more to
 fire than a steady one). A sub-daily burst must stay unusual for 15 minutes before it fires;
 minimum volume, minimum excess and a cooldown keep one noisy day, or one long episode, from
-flooding anyone. Shares and ratings are judged on their own points with a robust spread (MAD).
+flooding anyone, and a horizon whose sum still holds an alert can not raise it again. Shares and ratings are judged on their own points with a robust spread (MAD).
 Method, figures and failure modes: docs/alerts.md.
 """
 
@@ -28,9 +28,10 @@ import numpy as np
 
 from warehouse.spike_rules import DetectorRules
 
-__all__ = ["DETECTOR_VERSION", "DetectorRules", "Spike", "detect_spikes", "spikes_from_csv"]
+__all__ = ["DETECTOR_VERSION", "DetectorRules", "JudgedSeries", "Spike", "alerts_from", "detect_spikes", "judge_series",
+           "spikes_from_csv"]
 
-DETECTOR_VERSION = "zmot-spikes-2"
+DETECTOR_VERSION = "zmot-spikes-3"
 MAD_TO_SD = 1.4826
 
 
@@ -72,7 +73,8 @@ class _Shape:
 
 ALPHA_FLOOR = 0.01  # even the steadiest series varies by about 10 % beyond Poisson
 ALPHA_CEILING = 100.0
-ALPHA_YOUNG = 0.25  # until a series has shown its own noise, assume it varies by half its level
+ALPHA_YOUNG = 0.5  # until a series has shown its own noise, assume it varies by about 70 % of its level
+SEASON_MIN_WEEKS = 2  # one earlier week is an anecdote, not a season: the weekly baseline waits for two
 NOISE_QUANTILE = 0.99
 NOISE_DAYS = 28
 
@@ -95,7 +97,7 @@ def shape_for(step: timedelta) -> _Shape:
         (_Horizon(per_hour, days, weeks, 3, "hour"), _Horizon(per_hour * 3, days, weeks, 3, "3 hours"),
          _Horizon(per_day, days, weeks, 3, "day")),
         persistence=max(1, round(timedelta(minutes=15) / step)), noise_every=per_day,
-        noise_window=per_day * NOISE_DAYS, noise_stride=per_hour, min_noise=2 * 24, cooldown=timedelta(days=1),
+        noise_window=per_day * NOISE_DAYS, noise_stride=per_hour, min_noise=2 * 24, cooldown=timedelta(hours=12),
     )
 
 
@@ -104,6 +106,32 @@ class _Judged:
     values: np.ndarray  # the judged value per point (a rolling sum for counts)
     expected: np.ndarray  # the baseline that made the point least unusual
     score: np.ndarray  # spreads above (+) or below (-) both baselines; NaN = not judged
+
+
+@dataclass(frozen=True)
+class JudgedSeries:
+    """A series scored on every horizon: the costly part, shared by every setting of the cut-offs."""
+
+    times: list[datetime]
+    history: np.ndarray  # points seen up to each slot
+    shape: _Shape
+    horizons: tuple[_Horizon, ...]
+    judged: tuple[_Judged, ...]
+    kind: str
+
+
+def judge_series(points: Sequence[tuple[datetime, float]], kind: str = "count") -> JudgedSeries | None:
+    """Score each point on each horizon from earlier points only; None for fewer than two points."""
+    if len(points) < 2:
+        return None
+    ordered = sorted(points, key=lambda p: p[0])
+    step = _step(ordered)
+    times, raw = _regular(ordered, step, kind)
+    shape = shape_for(step)
+    # A share or a rating has no sum over days: it is judged on its own points only.
+    horizons = shape.horizons if kind == "count" else shape.horizons[:1]
+    judged = tuple(_judge(raw, h, shape, kind) for h in horizons)
+    return JudgedSeries(times, np.cumsum(~np.isnan(raw)), shape, horizons, judged, kind)
 
 
 def detect_spikes(
@@ -117,25 +145,25 @@ def detect_spikes(
     Points before `evaluate_from` still count as history and still start cooldowns, so a daily run
     that evaluates only its new day does not alert again on an episode an earlier run reported.
     """
-    if len(points) < 2:
-        return []
-    ordered = sorted(points, key=lambda p: p[0])
-    step = _step(ordered)
-    times, raw = _regular(ordered, step, rules.kind)
-    shape = shape_for(step)
-    history = np.cumsum(~np.isnan(raw))
-    # A share or a rating has no sum over days: it is judged on its own points only.
-    horizons = shape.horizons if rules.kind == "count" else shape.horizons[:1]
-    judged = [_judge(raw, h, shape, rules.kind) for h in horizons]
+    series = judge_series(points, rules.kind)
+    return [] if series is None else alerts_from(series, rules, evaluate_from=evaluate_from)
+
+
+def alerts_from(series: JudgedSeries, rules: DetectorRules, *, evaluate_from: datetime | None = None) -> list[Spike]:
+    """Apply the cut-offs, persistence and episodes to a judged series; its kind was fixed when it was judged."""
+    times, shape, horizons, judged = series.times, series.shape, series.horizons, series.judged
+    step = shape.step
     cooldown = timedelta(days=rules.cooldown_days) if rules.cooldown_days is not None else shape.cooldown
     start = _naive(evaluate_from) if evaluate_from is not None else None
     spikes: list[Spike] = []
     last_unusual: datetime | None = None  # an episode lasts while points stay unusual
+    last_alert: int | None = None
     streak = np.zeros(len(judged), dtype=int)
-    for i in range(len(raw)):
-        if i == 0 or history[i - 1] < rules.min_history:
+    for i in range(len(times)):
+        if i == 0 or series.history[i - 1] < rules.min_history:
             continue
         fired: tuple[float, int] | None = None
+        unusual = False
         for h, j in enumerate(judged):
             z = float(j.score[i])
             direction = "up" if z > 0 else "down"
@@ -149,16 +177,21 @@ def detect_spikes(
                 streak[h] = 0
                 continue
             streak[h] += 1
-            if streak[h] >= shape.persistence:
-                if fired is None or abs(z) > fired[0]:
-                    fired = (abs(z), h)
-        if fired is None:
+            if streak[h] < shape.persistence:
+                continue
+            unusual = True
+            # One burst is one episode: a horizon whose sum still holds the last alert only repeats it.
+            holds_last_alert = last_alert is not None and i - last_alert < horizons[h].width
+            if not holds_last_alert and (fired is None or abs(z) > fired[0]):
+                fired = (abs(z), h)
+        if not unusual:
             continue
         t = times[i]
         in_episode = last_unusual is not None and t - last_unusual < cooldown
         last_unusual = t
-        if not in_episode:
-            spikes.append(_spike(times, i, judged[fired[1]], horizons[fired[1]], step, rules.kind))
+        if fired is not None and not in_episode:
+            last_alert = i
+            spikes.append(_spike(times, i, judged[fired[1]], horizons[fired[1]], step, series.kind))
     return [s for s in spikes if start is None or s.timestamp >= start]
 
 
@@ -182,7 +215,7 @@ def _judge(raw: np.ndarray, horizon: _Horizon, shape: _Shape, kind: str) -> _Jud
     """Score every point of one horizon against its two baselines, from earlier values only."""
     values = _rolling_sum(raw, horizon.width) if kind == "count" else raw.copy()
     near = _lagged_median(values, horizon.near_lags, minimum=horizon.min_near)
-    season = _lagged_median(values, horizon.season_lags, minimum=1)
+    season = _lagged_median(values, horizon.season_lags, minimum=SEASON_MIN_WEEKS)
     if kind == "count":
         closer = np.where(np.isnan(season) | (np.abs(values - near) <= np.abs(values - season)), near, season)
         alpha = _dispersion(values, closer, shape, stride=min(horizon.width, shape.noise_stride))
