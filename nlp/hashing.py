@@ -70,7 +70,7 @@ def hashed_char_wb(texts: Sequence[str], min_n: int, max_n: int, n_features: int
     per_word: dict[str, np.ndarray] = {}
     parts, lengths = [], np.zeros(len(texts), dtype=np.int64)
     for row, text in enumerate(texts):
-        for word in _WHITE_SPACES.sub(" ", text).split():
+        for word in text.split():  # split() already takes any run of whitespace as one break
             h = per_word.get(word)
             if h is None:
                 grams = char_wb_ngrams(word, min_n, max_n)
