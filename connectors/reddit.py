@@ -40,6 +40,7 @@ from connectors.http import (
     read_capped,
     request_error,
     retry_after_seconds,
+    retrying,
 )
 from connectors.kinds.reddit import RedditSource, RedditState
 from connectors.records import ExtractResult, Mention, Reject, stable_mention_id, utc
@@ -280,50 +281,43 @@ class _Reader:
         self.session.close()
 
     def get(self, path: str, params: dict[str, Any] | None = None, *, data: dict[str, Any] | None = None) -> Any:
-        """One API call, retried on 429/5xx/network errors, honouring Retry-After."""
-        method = "POST" if data is not None else "GET"
+        """One API call, retried on 429/5xx/network errors by the shared helper, honouring Retry-After."""
         url = self.reddit.config.oauth_url + path
-        for attempt in range(self.policy.max_retries + 1):
-            try:
-                return self.reddit.request(method=method, path=path, params=params, data=data)
-            except prawcore.TooManyRequests as exc:
-                reason, wait = "http_429", retry_after_seconds(exc.response.headers)
-                detail = "rate limited by Reddit (429)"
-            except prawcore.ServerError as exc:
-                reason, wait = f"http_{exc.response.status_code}", retry_after_seconds(exc.response.headers)
-                detail = f"Reddit answered {exc.response.status_code}"
-            except prawcore.BadJSON as exc:  # a 200 whose body is an error page or cut short: not Reddit's API answer
-                raise TransientFetchError(
-                    "unexpected_json", url, f"Reddit answered {exc.response.status_code} with a body that is not JSON "
-                    f"({exc.response.headers.get('Content-Type') or 'no content type'}); nothing stored, the cursor stays",
-                    exc.response.content[:500].decode("utf-8", "replace"),
-                ) from None
-            except prawcore.ResponseException as exc:
-                status = exc.response.status_code
-                if status == 401 or "access_token" in (exc.response.url or ""):
-                    raise RedditCredentialsError(
-                        "credentials_rejected", url,
-                        f"Reddit refused the credentials ({status}); check {ENV_CLIENT_ID}/{ENV_CLIENT_SECRET}",
-                    ) from None
-                raise
-            except prawcore.OAuthException as exc:
+        return retrying(f"reddit {self.source_id} {path}", self.policy, self.sleep,
+                        lambda deadline: self._request(url, path, params, data))
+
+    def _request(self, url: str, path: str, params: dict[str, Any] | None, data: dict[str, Any] | None) -> Any:
+        """One attempt; praw's errors become ours, typed so the retry helper knows which are worth another try."""
+        try:
+            return self.reddit.request(method="POST" if data is not None else "GET", path=path, params=params, data=data)
+        except prawcore.TooManyRequests as exc:
+            raise TransientFetchError("http_429", url, "rate limited by Reddit (429)",
+                                      retry_after=retry_after_seconds(exc.response.headers)) from None
+        except prawcore.ServerError as exc:
+            raise TransientFetchError(f"http_{exc.response.status_code}", url, f"Reddit answered {exc.response.status_code}",
+                                      retry_after=retry_after_seconds(exc.response.headers)) from None
+        except prawcore.BadJSON as exc:  # a 200 whose body is an error page or cut short: not Reddit's API answer
+            raise TransientFetchError(
+                "unexpected_json", url, f"Reddit answered {exc.response.status_code} with a body that is not JSON "
+                f"({exc.response.headers.get('Content-Type') or 'no content type'}); nothing stored, the cursor stays",
+                exc.response.content[:500].decode("utf-8", "replace"),
+            ) from None
+        except prawcore.ResponseException as exc:
+            status = exc.response.status_code
+            if status == 401 or "access_token" in (exc.response.url or ""):
                 raise RedditCredentialsError(
-                    "credentials_rejected", url, f"Reddit refused the credentials ({exc.error}); check {ENV_CLIENT_ID}/{ENV_CLIENT_SECRET}",
+                    "credentials_rejected", url,
+                    f"Reddit refused the credentials ({status}); check {ENV_CLIENT_ID}/{ENV_CLIENT_SECRET}",
                 ) from None
-            except prawcore.RequestException as exc:
-                if isinstance(exc.original_exception, RequestCapReached):
-                    raise exc.original_exception from None
-                error = self._network_error(exc.original_exception, url)
-                if not error.transient:
-                    raise error from None
-                reason, wait, detail = error.reason, None, error.message
-            if attempt == self.policy.max_retries:
-                raise TransientFetchError(reason, url, f"{detail}; gave up after {attempt + 1} attempts")
-            backoff = self.policy.backoff_seconds * 2**attempt
-            delay = min(max(wait or 0.0, backoff), self.policy.max_retry_after_seconds)
-            log.warning("reddit %s: %s on %s; retrying in %.1fs", self.source_id, detail, path, delay)
-            self.sleep(delay)
-        raise AssertionError("unreachable")
+            raise
+        except prawcore.OAuthException as exc:
+            raise RedditCredentialsError(
+                "credentials_rejected", url, f"Reddit refused the credentials ({exc.error}); check {ENV_CLIENT_ID}/{ENV_CLIENT_SECRET}",
+            ) from None
+        except prawcore.RequestException as exc:
+            if isinstance(exc.original_exception, RequestCapReached):
+                raise exc.original_exception from None
+            raise self._network_error(exc.original_exception, url) from None
 
     def _network_error(self, original: Exception, url: str) -> FetchError:
         """The same reasons as every other connector's (timeout, tls, dns, connection_reset...), not one vague 'network'."""

@@ -28,15 +28,16 @@ log = logging.getLogger(__name__)
 
 
 class SourceFailed(RuntimeError):
-    """A source could not be read this run; its reject row is staged and the others go on.
+    """A source could not be read this run; its reject row is staged and the others go on. Its subclass,
+    taken from the connector's error type, says whether the DAG retries the task."""
 
-    `transient` says whether trying again soon can help (a timeout, a 503) or not (a 404, missing
-    credentials, a feed that is not a feed): the DAG retries only the transient ones.
-    """
 
-    def __init__(self, message: str, *, transient: bool) -> None:
-        super().__init__(message)
-        self.transient = transient
+class TransientSourceFailed(SourceFailed):
+    """Trying again soon can help: a timeout, a 429 or 5xx that outlasted the connector's own retries."""
+
+
+class TerminalSourceFailed(SourceFailed):
+    """Trying again cannot help until someone acts: a 404, missing credentials, a feed that is not a feed."""
 
 
 class RunHadFailures(RuntimeError):
@@ -72,7 +73,8 @@ def extract(ctx: RunContext, source_name: str) -> dict[str, Any]:
             message=exc.message, url=exc.url, payload_excerpt=exc.excerpt or "",
         )
         staging.write_outcome(out_outcome, staging.SourceOutcome(source.name, source.kind, False, None, [reject]))
-        raise SourceFailed(f"source {source.name!r} failed: {exc.message}", transient=exc.transient) from crash
+        failed = TransientSourceFailed if exc.transient else TerminalSourceFailed
+        raise failed(f"source {source.name!r} failed: {exc.message}") from crash
     staging.write_mentions(out_mentions, result.mentions)
     staging.write_outcome(
         out_outcome,

@@ -65,12 +65,13 @@ class HttpPolicy(ConfigModel):
 
 
 class SourceConfig(ConfigModel):
-    """The keys every source kind has; each kind adds its own and its `kind: Literal[...]` tag."""
+    """The keys every source kind has. Each kind narrows `kind` to its `Literal` tag and adds its own keys,
+    ending with `backfill_days` and `http` (error messages list the keys in this order)."""
 
     name: SourceName
+    kind: str
     enabled: bool = True
     brands: list[str] = Field(default_factory=list, description="Only keep mentions of these brands; empty means all.")
-    http: HttpPolicy | None = None
 
     def local_urls(self) -> list[tuple[str, str]]:
         """(key, url) of the file: URLs this source reads, so `zmot check-config` can say which are missing."""

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from connectors.kinds.base import ConfigModel, KindSpec, KindState, SourceConfig, Window
+from connectors.kinds.base import ConfigModel, HttpPolicy, KindSpec, KindState, SourceConfig, Window
 from connectors.records import ExtractResult, SourceState
 
 if TYPE_CHECKING:
@@ -53,6 +53,7 @@ class RedditSource(SourceConfig):
         default="reddit_default", description="Airflow connection to read credentials from when ZMOT_REDDIT_* are unset."
     )
     backfill_days: int = Field(default=7, ge=0, le=365)
+    http: HttpPolicy | None = None
 
     def describe(self) -> str:
         watched = [f"r/{name}" for name in self.subreddits] + [f"search {s.query!r} in r/{s.subreddit}" for s in self.searches]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from connectors.kinds.base import KindSpec, KindState, SourceConfig, WebUrl, Window
+from connectors.kinds.base import HttpPolicy, KindSpec, KindState, SourceConfig, WebUrl, Window
 from connectors.records import ExtractResult, SourceState
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ class ReviewSource(SourceConfig):
     max_pages: int = Field(default=5, ge=1, le=200)
     host_delay_seconds: float = Field(default=2.0, ge=0, le=600, description="Pause between requests to one host.")
     backfill_days: int = Field(default=365, ge=0, le=3650)
+    http: HttpPolicy | None = None
 
     def describe(self) -> str:
         subject = f" about {self.product or self.brand}" if self.brand else ""

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from connectors.kinds.base import KindSpec, KindState, SourceConfig, WebUrl, Window
+from connectors.kinds.base import HttpPolicy, KindSpec, KindState, SourceConfig, WebUrl, Window
 from connectors.records import ExtractResult, SourceState
 
 if TYPE_CHECKING:
@@ -18,6 +18,7 @@ class RssSource(SourceConfig):
     kind: Literal["rss"]
     url: WebUrl
     backfill_days: int = Field(default=30, ge=0, le=3650)
+    http: HttpPolicy | None = None
 
     def describe(self) -> str:
         return self.url
