@@ -26,18 +26,12 @@ TASK_RETRIES = 2
 
 
 @pytest.fixture
-def dag(airflow_db, tmp_path: Path, monkeypatch):
+def dag(dag_config: Path, monkeypatch: pytest.MonkeyPatch):
     """The zmot_daily DAG parsed with task retries on (the suite turns them off), and its config folder."""
-    config = tmp_path / "config"
-    config.mkdir()
-    (config / "brands.yaml").write_text((PROJECT / "config" / "sample" / "brands.yaml").read_text())
-    monkeypatch.setenv("ZMOT_CONFIG_DIR", str(config))
-    monkeypatch.setenv("ZMOT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("ZMOT_WAREHOUSE", str(tmp_path / "data" / "zmot.duckdb"))
     monkeypatch.setenv("ZMOT_TASK_RETRIES", str(TASK_RETRIES))
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(PROJECT / "dags")).dags["zmot_daily"], config
+    return DagBag(dag_folder=str(PROJECT / "dags")).dags["zmot_daily"], dag_config
 
 
 def test_a_404_fails_its_extract_task_once_although_retries_are_configured(dag) -> None:
