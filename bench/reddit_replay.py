@@ -12,9 +12,11 @@ import json
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from connectors import reddit
 from connectors.http import FetchPolicy
+from connectors.kinds.reddit import RedditSource, RedditState
 from connectors.records import SourceState
 from connectors.replay import Recorded, ReplayServer, request_key
 
@@ -25,9 +27,13 @@ POLICY = FetchPolicy(user_agent="zmot-bench", timeout_seconds=10, max_retries=1)
 CREDS = reddit.RedditCredentials("bench", "bench", "python:zmot-bench:1 (replay)")
 
 
-def _run(server: ReplayServer, plan: reddit.RedditPlan, end: datetime, days: float, state: SourceState | None = None):
+def _plan(*, searches: tuple[tuple[str, str], ...] = (), **keys: Any) -> RedditSource:
+    return RedditSource(name="bench", kind="reddit", searches=[{"query": q, "subreddit": sub} for q, sub in searches], **keys)
+
+
+def _run(server: ReplayServer, plan: RedditSource, end: datetime, days: float, state: SourceState | None = None):
     return reddit.fetch_reddit(
-        "bench", plan, state=state or SourceState("bench", "reddit"), credentials=CREDS, policy=POLICY,
+        plan, state=RedditState.read(state or SourceState("bench", "reddit")), credentials=CREDS, policy=POLICY,
         keep=lambda text: True, interval_end=end, backfill_start=end - timedelta(days=days), fetched_at=end,
         endpoints=reddit.RedditEndpoints(server.url, server.url),
     )
@@ -42,8 +48,8 @@ def listings() -> tuple[int, int]:
     requests = mentions = 0
     with ReplayServer() as server:
         server.add_cassettes([new, comments])
-        for page, plan in ((_first_page(new), reddit.RedditPlan(subreddits=["AskReddit"], include_comments=False)),
-                           (_first_page(comments), reddit.RedditPlan(subreddits=["AskReddit"]))):
+        for page, plan in ((_first_page(new), _plan(subreddits=["AskReddit"], include_comments=False)),
+                           (_first_page(comments), _plan(subreddits=["AskReddit"]))):
             times = [t["data"]["created_utc"] for t in page]
             end = datetime.fromtimestamp(max(times) + 1, tz=timezone.utc)
             result = _run(server, plan, end, (max(times) - min(times)) / 86400 * 0.999)
@@ -59,13 +65,13 @@ def thread() -> tuple[int, int]:
         server.add_cassettes([path])
         listing = {"kind": "Listing", "data": {"after": None, "children": [submission]}}
         server.add(request_key("GET", "/r/all/search", {"q": "bench"}), Recorded(200, json.dumps(listing).encode()))
-        result = _run(server, reddit.RedditPlan(searches=[("bench", "all")], max_more=100),
+        result = _run(server, _plan(searches=(("bench", "all"),), max_more=100),
                       datetime(2017, 1, 1, tzinfo=timezone.utc), 600)
     return result.requests, len(result.mentions)
 
 
 def demo_week() -> tuple[int, int]:
-    plan = reddit.RedditPlan(subreddits=["AcmeMobile"], searches=[("Kettleworks OR \"Juniper Brew\" OR \"Juniper Grinder\"", "all")])
+    plan = _plan(subreddits=["AcmeMobile"], searches=(("Kettleworks OR \"Juniper Brew\" OR \"Juniper Grinder\"", "all"),))
     state, requests, ids = None, 0, set()
     with ReplayServer() as server:
         server.add_cassettes([DEMO])

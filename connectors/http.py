@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
 import requests
@@ -65,9 +65,14 @@ class FetchError(Exception):
 
 
 class TransientFetchError(FetchError):
-    """Worth retrying later: rate limits, server errors, timeouts, dropped connections."""
+    """Worth retrying later: rate limits, server errors, timeouts, dropped connections. `retry_after` is
+    the wait the server asked for (Retry-After or a rate-limit reset), when it asked."""
 
     transient = True
+
+    def __init__(self, reason: str, url: str, message: str, excerpt: str = "", *, retry_after: float | None = None) -> None:
+        super().__init__(reason, url, message, excerpt)
+        self.retry_after = retry_after
 
 
 class TerminalFetchError(FetchError):
@@ -115,7 +120,7 @@ def fetch(
     own_session = session is None
     session = session or polite_session()
     try:
-        return _retrying(url, policy, sleep, lambda deadline: _attempt(session, url, headers, policy, deadline))
+        return retrying(url, policy, sleep, lambda deadline: _attempt(session, url, headers, policy, deadline))
     finally:
         if own_session:
             session.close()
@@ -141,34 +146,41 @@ def post(
     own_session = session is None
     session = session or polite_session()
     try:
-        return _retrying(label or url, policy, sleep, lambda deadline: _attempt(session, url, sent, policy, deadline, body))
+        return retrying(label or url, policy, sleep, lambda deadline: _attempt(session, url, sent, policy, deadline, body))
     finally:
         if own_session:
             session.close()
 
 
-def _retrying(name: str, policy: FetchPolicy, sleep: Callable[[float], None],
-              attempt: Callable[[float], FetchResponse]) -> FetchResponse:
-    """Run `attempt(deadline)` until it succeeds, retrying transient failures: Retry-After (clamped)
-    when the server gave one, else exponential backoff with jitter, all within the fetch deadline.
-    `name` is what the log calls the URL."""
+T = TypeVar("T")
+
+
+def retrying(name: str, policy: FetchPolicy, sleep: Callable[[float], None], attempt: Callable[[float], T]) -> T:
+    """Run `attempt(deadline)` until it succeeds, retrying transient failures only: the server's wait
+    (`retry_after`, clamped) when it gave one, else exponential backoff with jitter, all within the fetch
+    deadline. Every connector's retries go through here; `name` is what the log calls the URL."""
     deadline = time.monotonic() + policy.deadline_seconds
     attempts = 0
     while True:
         attempts += 1
         try:
-            response = attempt(deadline)
-            response.requests = attempts
-            return response
+            result = attempt(deadline)
         except TransientFetchError as exc:
-            wait = getattr(exc, "retry_after", None)
             if attempts > policy.max_retries or time.monotonic() >= deadline:
+                if attempts > 1:
+                    exc.message = f"{exc.message}; gave up after {attempts} attempts"
+                    exc.args = (f"{exc.url}: {exc.message}",)
                 raise
+            wait = exc.retry_after
             if wait is None:
                 wait = policy.backoff_seconds * 2 ** (attempts - 1) * (0.5 + random.random())
             wait = min(wait, policy.max_retry_after_seconds, max(0.0, deadline - time.monotonic()))
             log.info("%s: %s; retry %d/%d in %.1fs", name, exc.message, attempts, policy.max_retries, wait)
             sleep(wait)
+        else:
+            if isinstance(result, FetchResponse):
+                result.requests = attempts
+            return result
 
 
 class DeadlineAdapter(HTTPAdapter):
@@ -336,9 +348,8 @@ def _status_error(response: requests.Response, url: str, body: bytes) -> FetchEr
     status = response.status_code
     excerpt = body[:EXCERPT_BYTES].decode("utf-8", "replace")
     if status in RETRY_STATUSES:
-        error = TransientFetchError(f"http_{status}", url, f"server answered {status} {response.reason}", excerpt)
-        error.retry_after = retry_after_seconds(response.headers)  # type: ignore[attr-defined]
-        return error
+        return TransientFetchError(f"http_{status}", url, f"server answered {status} {response.reason}", excerpt,
+                                   retry_after=retry_after_seconds(response.headers))
     advice = {403: "the site refuses us; do not work around it", 404: "the URL is gone; fix or remove it",
               401: "it needs credentials", 410: "the resource was removed; remove the source"}.get(status, "check the URL")
     return TerminalFetchError(f"http_{status}", url, f"server answered {status} {response.reason}: {advice}", excerpt)

@@ -40,8 +40,10 @@ from connectors.http import (
     read_capped,
     request_error,
     retry_after_seconds,
+    retrying,
 )
-from connectors.records import ExtractResult, Mention, Reject, SourceState, stable_mention_id, utc
+from connectors.kinds.reddit import RedditSource, RedditState
+from connectors.records import ExtractResult, Mention, Reject, stable_mention_id, utc
 from connectors.text import clean_text, decode_entities, plain_unicode
 
 log = logging.getLogger(__name__)
@@ -91,22 +93,6 @@ class RedditEndpoints:
         )
 
 
-@dataclass(frozen=True)
-class RedditPlan:
-    """What one configured Reddit source reads, and its budget."""
-
-    subreddits: list[str] = field(default_factory=list)
-    searches: list[tuple[str, str]] = field(default_factory=list)  # (query, subreddit or "all")
-    include_comments: bool = True
-    thread_comments: bool = True
-    max_threads: int = 25
-    max_more: int = 10
-    max_requests: int = 200
-    max_items: int = 5000
-    pseudonymise_authors: bool = False
-    revisit_hours: float = 24.0  # re-read this far behind the cursor, so recent edits and deletions are seen
-
-
 def resolve_credentials(
     connection_id: str | None, *, default_user_agent: str, env: Mapping[str, str] | None = None
 ) -> RedditCredentials:
@@ -135,10 +121,9 @@ def resolve_credentials(
 
 
 def fetch_reddit(
-    source_id: str,
-    plan: RedditPlan,
+    plan: RedditSource,
     *,
-    state: SourceState,
+    state: RedditState,
     credentials: RedditCredentials,
     policy: FetchPolicy,
     keep: Callable[[str], bool],
@@ -149,6 +134,7 @@ def fetch_reddit(
     sleep: Callable[[float], None] = time.sleep,
 ) -> ExtractResult:
     """Read every stream of one source; a transient failure that outlasts the retries fails the source."""
+    source_id = plan.name
     reader = _Reader(source_id, plan, credentials, policy, endpoints or RedditEndpoints.from_env(), sleep)
     run = _Run(source_id, plan, state, keep, utc(interval_end), utc(backfill_start), utc(fetched_at))
     try:
@@ -166,7 +152,7 @@ def fetch_reddit(
     log.info("reddit %s: %d mentions, %d retracted, %d requests", source_id, len(run.mentions), len(run.retracted), reader.requests)
     return ExtractResult(
         source_id=source_id, source_kind=SOURCE_KIND, mentions=list(run.mentions.values()),
-        state=run.next_state(), rejects=run.rejects, requests=reader.requests, held_back=run.held_back,
+        state=run.next_state().stored(source_id, SOURCE_KIND), rejects=run.rejects, requests=reader.requests, held_back=run.held_back,
         retracted=sorted(run.retracted),
     )
 
@@ -274,7 +260,7 @@ class _Reader:
     """praw plus our retry policy; returns raw JSON so nothing lazily fetches behind our back."""
 
     def __init__(
-        self, source_id: str, plan: RedditPlan, credentials: RedditCredentials, policy: FetchPolicy,
+        self, source_id: str, plan: RedditSource, credentials: RedditCredentials, policy: FetchPolicy,
         endpoints: RedditEndpoints, sleep: Callable[[float], None],
     ) -> None:
         self.source_id, self.policy, self.sleep = source_id, policy, sleep
@@ -295,50 +281,43 @@ class _Reader:
         self.session.close()
 
     def get(self, path: str, params: dict[str, Any] | None = None, *, data: dict[str, Any] | None = None) -> Any:
-        """One API call, retried on 429/5xx/network errors, honouring Retry-After."""
-        method = "POST" if data is not None else "GET"
+        """One API call, retried on 429/5xx/network errors by the shared helper, honouring Retry-After."""
         url = self.reddit.config.oauth_url + path
-        for attempt in range(self.policy.max_retries + 1):
-            try:
-                return self.reddit.request(method=method, path=path, params=params, data=data)
-            except prawcore.TooManyRequests as exc:
-                reason, wait = "http_429", retry_after_seconds(exc.response.headers)
-                detail = "rate limited by Reddit (429)"
-            except prawcore.ServerError as exc:
-                reason, wait = f"http_{exc.response.status_code}", retry_after_seconds(exc.response.headers)
-                detail = f"Reddit answered {exc.response.status_code}"
-            except prawcore.BadJSON as exc:  # a 200 whose body is an error page or cut short: not Reddit's API answer
-                raise TransientFetchError(
-                    "unexpected_json", url, f"Reddit answered {exc.response.status_code} with a body that is not JSON "
-                    f"({exc.response.headers.get('Content-Type') or 'no content type'}); nothing stored, the cursor stays",
-                    exc.response.content[:500].decode("utf-8", "replace"),
-                ) from None
-            except prawcore.ResponseException as exc:
-                status = exc.response.status_code
-                if status == 401 or "access_token" in (exc.response.url or ""):
-                    raise RedditCredentialsError(
-                        "credentials_rejected", url,
-                        f"Reddit refused the credentials ({status}); check {ENV_CLIENT_ID}/{ENV_CLIENT_SECRET}",
-                    ) from None
-                raise
-            except prawcore.OAuthException as exc:
+        return retrying(f"reddit {self.source_id} {path}", self.policy, self.sleep,
+                        lambda deadline: self._request(url, path, params, data))
+
+    def _request(self, url: str, path: str, params: dict[str, Any] | None, data: dict[str, Any] | None) -> Any:
+        """One attempt; praw's errors become ours, typed so the retry helper knows which are worth another try."""
+        try:
+            return self.reddit.request(method="POST" if data is not None else "GET", path=path, params=params, data=data)
+        except prawcore.TooManyRequests as exc:
+            raise TransientFetchError("http_429", url, "rate limited by Reddit (429)",
+                                      retry_after=retry_after_seconds(exc.response.headers)) from None
+        except prawcore.ServerError as exc:
+            raise TransientFetchError(f"http_{exc.response.status_code}", url, f"Reddit answered {exc.response.status_code}",
+                                      retry_after=retry_after_seconds(exc.response.headers)) from None
+        except prawcore.BadJSON as exc:  # a 200 whose body is an error page or cut short: not Reddit's API answer
+            raise TransientFetchError(
+                "unexpected_json", url, f"Reddit answered {exc.response.status_code} with a body that is not JSON "
+                f"({exc.response.headers.get('Content-Type') or 'no content type'}); nothing stored, the cursor stays",
+                exc.response.content[:500].decode("utf-8", "replace"),
+            ) from None
+        except prawcore.ResponseException as exc:
+            status = exc.response.status_code
+            if status == 401 or "access_token" in (exc.response.url or ""):
                 raise RedditCredentialsError(
-                    "credentials_rejected", url, f"Reddit refused the credentials ({exc.error}); check {ENV_CLIENT_ID}/{ENV_CLIENT_SECRET}",
+                    "credentials_rejected", url,
+                    f"Reddit refused the credentials ({status}); check {ENV_CLIENT_ID}/{ENV_CLIENT_SECRET}",
                 ) from None
-            except prawcore.RequestException as exc:
-                if isinstance(exc.original_exception, RequestCapReached):
-                    raise exc.original_exception from None
-                error = self._network_error(exc.original_exception, url)
-                if not error.transient:
-                    raise error from None
-                reason, wait, detail = error.reason, None, error.message
-            if attempt == self.policy.max_retries:
-                raise TransientFetchError(reason, url, f"{detail}; gave up after {attempt + 1} attempts")
-            backoff = self.policy.backoff_seconds * 2**attempt
-            delay = min(max(wait or 0.0, backoff), self.policy.max_retry_after_seconds)
-            log.warning("reddit %s: %s on %s; retrying in %.1fs", self.source_id, detail, path, delay)
-            self.sleep(delay)
-        raise AssertionError("unreachable")
+            raise
+        except prawcore.OAuthException as exc:
+            raise RedditCredentialsError(
+                "credentials_rejected", url, f"Reddit refused the credentials ({exc.error}); check {ENV_CLIENT_ID}/{ENV_CLIENT_SECRET}",
+            ) from None
+        except prawcore.RequestException as exc:
+            if isinstance(exc.original_exception, RequestCapReached):
+                raise exc.original_exception from None
+            raise self._network_error(exc.original_exception, url) from None
 
     def _network_error(self, original: Exception, url: str) -> FetchError:
         """The same reasons as every other connector's (timeout, tls, dns, connection_reset...), not one vague 'network'."""
@@ -349,21 +328,21 @@ class _Reader:
         return TransientFetchError("network", url, f"network error: {type(original).__name__}")
 
 
-def _listing_streams(plan: RedditPlan) -> Iterator[tuple[str, str, dict[str, Any]]]:
+def _listing_streams(plan: RedditSource) -> Iterator[tuple[str, str, dict[str, Any]]]:
     for subreddit in plan.subreddits:
         yield f"r/{subreddit}/new", f"/r/{subreddit}/new", {}
         if plan.include_comments:
             yield f"r/{subreddit}/comments", f"/r/{subreddit}/comments", {}
-    for query, subreddit in plan.searches:
-        params = {"q": query, "sort": "new", "t": "all", "restrict_sr": subreddit.casefold() != "all"}
-        yield f"search:r/{subreddit}:{query}", f"/r/{subreddit}/search", params
+    for search in plan.searches:
+        params = {"q": search.query, "sort": "new", "t": "all", "restrict_sr": search.subreddit.casefold() != "all"}
+        yield f"search:r/{search.subreddit}:{search.query}", f"/r/{search.subreddit}/search", params
 
 
 class _Run:
     """One source's run: what it kept, where each stream's cursor moves, what it rejected."""
 
     def __init__(
-        self, source_id: str, plan: RedditPlan, state: SourceState, keep: Callable[[str], bool],
+        self, source_id: str, plan: RedditSource, state: RedditState, keep: Callable[[str], bool],
         interval_end: datetime, backfill_start: datetime, fetched_at: datetime,
     ) -> None:
         self.source_id, self.plan, self.state, self.keep = source_id, plan, state, keep
@@ -453,13 +432,8 @@ class _Run:
                 if self.full:
                     return
 
-    def next_state(self) -> SourceState:
-        extra = dict(self.state.extra)
-        for stream, cursor in self.cursors.items():
-            extra[f"cursor:{stream}"] = cursor
-        cursors = [v for k, v in extra.items() if k.startswith("cursor:") and isinstance(v, (int, float))]
-        watermark = datetime.fromtimestamp(max(cursors), tz=timezone.utc) if cursors else self.state.watermark
-        return SourceState(self.source_id, SOURCE_KIND, watermark=watermark, extra=extra)
+    def next_state(self) -> RedditState:
+        return RedditState.with_cursors({**self.state.cursors, **self.cursors}, self.state.watermark)
 
     def _expand(self, reader: _Reader, thread: str, stub: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         children = [c for c in _dig(stub, "children") or [] if isinstance(c, str)]
@@ -498,8 +472,7 @@ class _Run:
         return stored - self.plan.revisit_hours * 3600
 
     def _stored_cursor(self, stream: str) -> float | None:
-        value = self.state.extra.get(f"cursor:{stream}")
-        return float(value) if isinstance(value, (int, float)) else None
+        return self.state.cursors.get(stream)
 
     def _refused(self, stream: str, url: str, exc: prawcore.PrawcoreException, *, what: str) -> None:
         """A private, quarantined, banned or missing subreddit is a reject for this stream, not a failed source."""

@@ -24,7 +24,8 @@ from urllib.parse import urlsplit
 import requests
 
 from connectors.http import FetchError, FetchPolicy, TransientFetchError, fetch, polite_session
-from connectors.records import ExtractResult, Mention, Reject, SourceState, first_seen_at, utc
+from connectors.kinds.reviews import ListingCursor, ReviewSource, ReviewsState
+from connectors.records import ExtractResult, Mention, Reject, first_seen_at, utc
 from connectors.review_extract import ExtractedReview, PageExtraction, ReviewPageError, extract_page
 
 log = logging.getLogger(__name__)
@@ -32,17 +33,6 @@ log = logging.getLogger(__name__)
 SOURCE_KIND = "reviews"
 SEEN_PER_URL = 200
 RAW_LIMIT = 8_000
-
-
-@dataclass(frozen=True)
-class ReviewPlan:
-    """What one configured review source reads, and how gently."""
-
-    urls: list[str]
-    subject_brand: str | None = None  # the brand the pages review, when reviews need not name it
-    subject_product: str | None = None
-    max_pages: int = 5
-    host_delay_seconds: float = 2.0
 
 
 @dataclass
@@ -111,10 +101,9 @@ class _Politeness:
 
 
 def fetch_reviews(
-    source_id: str,
-    plan: ReviewPlan,
+    plan: ReviewSource,
     *,
-    state: SourceState,
+    state: ReviewsState,
     policy: FetchPolicy,
     interval_end: datetime,
     backfill_start: datetime,
@@ -124,6 +113,7 @@ def fetch_reviews(
     clock: Callable[[], float] = time.monotonic,
 ) -> ExtractResult:
     """Every review page of the source; a source fails only when no URL could be read at all."""
+    source_id = plan.name
     own_session = session is None
     polite = _Politeness(policy, plan.host_delay_seconds, session or polite_session(), sleep, clock)
     run = _Run(source_id, plan, state, utc(interval_end), utc(backfill_start), utc(fetched_at))
@@ -144,7 +134,7 @@ def fetch_reviews(
         raise transient[0]
     log.info("reviews %s: %d reviews from %d pages, %d rejects, %d requests",
              source_id, len(run.mentions), run.pages, len(run.rejects), polite.requests)
-    return ExtractResult(source_id, SOURCE_KIND, list(run.mentions.values()), run.next_state(), run.rejects,
+    return ExtractResult(source_id, SOURCE_KIND, list(run.mentions.values()), run.next_state().stored(source_id, SOURCE_KIND), run.rejects,
                          polite.requests, held_back=run.held_back)
 
 
@@ -176,13 +166,13 @@ def review_to_mention(
 
 
 class _Run:
-    def __init__(self, source_id: str, plan: ReviewPlan, state: SourceState, interval_end: datetime,
+    def __init__(self, source_id: str, plan: ReviewSource, state: ReviewsState, interval_end: datetime,
                  backfill_start: datetime, fetched_at: datetime) -> None:
         self.source_id, self.plan, self.state = source_id, plan, state
         self.interval_end, self.backfill_start, self.fetched_at = interval_end, backfill_start, fetched_at
         self.mentions: dict[str, Mention] = {}
         self.rejects: list[Reject] = []
-        self.extra = dict(state.extra)
+        self.listings = {url: cursor.model_copy() for url, cursor in state.listings.items()}
         self.pages = 0
         self.held_back = 0
 
@@ -191,7 +181,7 @@ class _Run:
 
     def read(self, polite: _Politeness, start_url: str) -> None:
         """Page 1 conditionally, then next pages until a known review, the page limit or the end."""
-        seen = list(json.loads(str(self.extra.get(f"seen:{start_url}") or "[]")))
+        seen = list(self._listing(start_url).seen)
         newest_ids: list[str] = []
         url: str | None = start_url
         visited: set[str] = set()
@@ -239,8 +229,8 @@ class _Run:
             mention = review_to_mention(
                 review, page, source_id=self.source_id, page_url=page_url, start_url=start_url,
                 fetched_at=self.fetched_at, undated_at=first_seen_at(self.fetched_at, self.interval_end),
-                subject_brand=self.plan.subject_brand,
-                subject_product=self.plan.subject_product,
+                subject_brand=self.plan.brand,
+                subject_product=self.plan.product,
             )
             known = known or mention.native_id in seen
             if mention.published_at > self.interval_end:
@@ -255,23 +245,24 @@ class _Run:
     def _remember(self, start_url: str, newest_ids: list[str], seen: list[str]) -> None:
         ordered = list(dict.fromkeys(newest_ids + seen))[:SEEN_PER_URL]
         if ordered:
-            self.extra[f"seen:{start_url}"] = json.dumps(ordered)
+            self._listing(start_url).seen = ordered
+
+    def _listing(self, start_url: str) -> ListingCursor:
+        return self.listings.setdefault(start_url, ListingCursor())
 
     def _validators(self, start_url: str) -> tuple[str | None, str | None]:
-        etag, modified = self.extra.get(f"etag:{start_url}"), self.extra.get(f"modified:{start_url}")
-        return (str(etag) if etag else None, str(modified) if modified else None)
+        cursor = self._listing(start_url)
+        return cursor.etag, cursor.last_modified
 
     def _store_validators(self, start_url: str, etag: str | None, modified: str | None) -> None:
-        for key, value in ((f"etag:{start_url}", etag), (f"modified:{start_url}", modified)):
-            if value:
-                self.extra[key] = value
-            else:
-                self.extra.pop(key, None)
+        cursor = self._listing(start_url)
+        cursor.etag, cursor.last_modified = etag or None, modified or None
 
-    def next_state(self) -> SourceState:
+    def next_state(self) -> ReviewsState:
         times = [m.published_at for m in self.mentions.values() if not m.date_missing]  # undated: each run's own date
         watermark = max([*times, *([self.state.watermark] if self.state.watermark else [])], default=None)
-        return SourceState(self.source_id, SOURCE_KIND, watermark=watermark, extra=self.extra)
+        listings = {url: cursor for url, cursor in self.listings.items() if cursor != ListingCursor()}
+        return ReviewsState(watermark=watermark, listings=listings)
 
 
 def _origin(url: str) -> str:

@@ -17,7 +17,8 @@ import feedparser
 import requests
 
 from connectors.http import FetchPolicy, TerminalFetchError, fetch
-from connectors.records import ExtractResult, Mention, Reject, SourceState, first_seen_at
+from connectors.kinds.rss import RssState
+from connectors.records import ExtractResult, Mention, Reject, first_seen_at
 from connectors.text import clean_text, clean_url, html_to_text
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,6 @@ _DOCTYPE = re.compile(r"<!DOCTYPE", re.IGNORECASE)
 _HTML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*(?:<!doctype html|<html)", re.IGNORECASE | re.DOTALL)
 _DOCUMENT_END = re.compile(r"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>\s*$")
 _TRACKING = re.compile(r"^(?:utm_|fbclid$|gclid$|mc_)")
-UNDATED_IDS = "undated_ids"  # SourceState.extra key: JSON list of the stored undated entries' ids
 # Full-text extension elements by namespace URI (lower case, no trailing slash) and local name:
 # Yandex News' full text and Yandex Turbo pages' content.
 FULL_TEXT_ELEMENTS = (("http://news.yandex.ru", "full-text"), ("http://turbo.yandex.ru", "content"))
@@ -44,7 +44,7 @@ def fetch_feed(
     source_id: str,
     url: str,
     *,
-    state: SourceState,
+    state: RssState,
     policy: FetchPolicy,
     keep: Callable[[str], bool],
     interval_end: datetime,
@@ -58,7 +58,8 @@ def fetch_feed(
     response = fetch(url, policy=policy, etag=state.etag, last_modified=state.last_modified, session=session, sleep=sleep)
     if response.not_modified:
         log.info("feed %s: not modified", source_id)
-        return ExtractResult(source_id, SOURCE_KIND, [], state, requests=response.requests, not_modified=True)
+        return ExtractResult(source_id, SOURCE_KIND, [], state.stored(source_id, SOURCE_KIND), requests=response.requests,
+                             not_modified=True)
     parsed, rejects = parse_feed(response.body, url=url, source_id=source_id, content_type=response.content_type)
     undated_at = first_seen_at(fetched_at, interval_end)
     entries = [
@@ -69,12 +70,13 @@ def fetch_feed(
     if is_damaged(parsed):
         new_state = state  # what was salvaged is stored; the entries the damage hid are read once the feed is whole
     elif not held_back:
-        new_state.etag, new_state.last_modified = response.etag, response.last_modified
+        new_state = new_state.model_copy(update={"etag": response.etag, "last_modified": response.last_modified})
     log.info(
         "feed %s: %d entries, %d new with a brand, %d without a brand, %d held back for a later run",
         source_id, len(entries), len(mentions), filtered, held_back,
     )
-    return ExtractResult(source_id, SOURCE_KIND, mentions, new_state, rejects, response.requests, False, held_back)
+    return ExtractResult(source_id, SOURCE_KIND, mentions, new_state.stored(source_id, SOURCE_KIND), rejects,
+                         response.requests, False, held_back)
 
 
 def parse_feed(body: bytes, *, url: str, source_id: str, content_type: str = "") -> tuple[feedparser.FeedParserDict, list[Reject]]:
@@ -216,18 +218,18 @@ def canonical_url(url: str) -> str:
 
 
 def _select(
-    entries: list[Mention], state: SourceState, keep: Callable[[str], bool], interval_end: datetime,
+    entries: list[Mention], state: RssState, keep: Callable[[str], bool], interval_end: datetime,
     backfill_start: datetime, lag: timedelta,
-) -> tuple[list[Mention], SourceState, int, int]:
+) -> tuple[list[Mention], RssState, int, int]:
     """Apply the cursor, the run's time slice and the brand prefilter; compute the new cursor.
 
     Dated entries pass the watermark; undated ones pass the ids of the undated entries already
-    stored (`extra.undated_ids`), so each is stored once, by the first run that sees it, and never
+    stored (`undated_ids`), so each is stored once, by the first run that sees it, and never
     moves the watermark (which would hide dated entries published just before it).
     """
     lower = state.watermark - lag if state.watermark else backfill_start
     boundary = set(state.boundary_ids) if lag == timedelta(0) else set()
-    stored_undated = set(json.loads(str(state.extra.get(UNDATED_IDS) or "[]")))
+    stored_undated = set(state.undated_ids)
     seen: set[str] = set()
     kept: list[Mention] = []
     held_back = filtered = 0
@@ -250,28 +252,18 @@ def _select(
             continue
         kept.append(mention)
     new_state = _advance(state, [m for m in kept if not m.date_missing], boundary)
-    _remember_undated(new_state, entries, stored_undated | {m.native_id for m in kept})
-    return kept, new_state, held_back, filtered
+    undated = sorted({m.native_id for m in entries if m.date_missing and m.native_id in stored_undated | {k.native_id for k in kept}})
+    return kept, new_state.model_copy(update={"undated_ids": undated}), held_back, filtered
 
 
-def _advance(state: SourceState, dated: list[Mention], boundary: set[str]) -> SourceState:
+def _advance(state: RssState, dated: list[Mention], boundary: set[str]) -> RssState:
     """The cursor after storing `dated`: the newest date stored and the ids published at it."""
     newest = max((m.published_at for m in dated), default=None)
-    new_state = SourceState(state.source_id, state.source_kind, state.watermark, list(state.boundary_ids), state.etag, state.last_modified, dict(state.extra))
-    if newest and (state.watermark is None or newest >= state.watermark):
-        at_newest = sorted({m.native_id for m in dated if m.published_at == newest})
-        new_state.boundary_ids = sorted(set(at_newest) | (boundary if newest == state.watermark else set()))
-        new_state.watermark = newest
-    return new_state
-
-
-def _remember_undated(state: SourceState, entries: list[Mention], stored: set[str]) -> None:
-    """Keep the ids of the stored undated entries the feed still carries (bounded by the feed's size)."""
-    ids = sorted({m.native_id for m in entries if m.date_missing and m.native_id in stored})
-    if ids:
-        state.extra[UNDATED_IDS] = json.dumps(ids, ensure_ascii=False)
-    else:
-        state.extra.pop(UNDATED_IDS, None)
+    if not newest or (state.watermark is not None and newest < state.watermark):
+        return state
+    at_newest = {m.native_id for m in dated if m.published_at == newest}
+    return state.model_copy(update={"watermark": newest,
+                                    "boundary_ids": sorted(at_newest | (boundary if newest == state.watermark else set()))})
 
 
 def _entry_text(entry: feedparser.FeedParserDict, title: str | None, namespaces: dict[str, str], keep: Callable[[str], bool] | None) -> str:

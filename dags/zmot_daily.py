@@ -91,9 +91,7 @@ def zmot_daily():
 
         try:
             return steps.extract(_run_context(), source)
-        except steps.SourceFailed as failed:
-            if failed.transient:
-                raise
+        except steps.TerminalSourceFailed as failed:
             raise AirflowFailException(str(failed)) from failed
 
     @task(trigger_rule="all_done", execution_timeout=timedelta(hours=1))

@@ -23,6 +23,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Union
 
+from connectors.kinds import KINDS
+
 MAX_QUERY_CHARS = 2000
 MAX_DEPTH = 20
 MAX_NEAR = 50
@@ -32,7 +34,7 @@ MIN_PREFIX = 2
 # Fields a filter can name, and the values the closed ones allow.
 FIELDS = ("source", "kind", "site", "author", "lang", "subreddit", "title", "moment", "sentiment")
 CHOICES = {
-    "kind": ("rss", "reddit", "reviews"),
+    "kind": tuple(KINDS),
     "moment": ("zmot", "lzmot", "umot", "none"),
     "sentiment": ("negative", "neutral", "positive", "unscored"),
 }

@@ -36,6 +36,18 @@ def airflow_db() -> Path:
     return _AIRFLOW_HOME
 
 
+@pytest.fixture
+def dag_config(airflow_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A config folder with the sample's brands, the DAG's paths pointed into tmp_path; the test writes sources.yaml."""
+    config = tmp_path / "config"
+    config.mkdir()
+    shutil.copy(PROJECT / "config" / "sample" / "brands.yaml", config / "brands.yaml")
+    monkeypatch.setenv("ZMOT_CONFIG_DIR", str(config))
+    monkeypatch.setenv("ZMOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ZMOT_WAREHOUSE", str(tmp_path / "data" / "zmot.duckdb"))
+    return config
+
+
 @pytest.fixture(scope="session")
 def demo_warehouse(airflow_db, tmp_path_factory) -> Path:
     """The warehouse `zmot demo` leaves, built once per test session; tests must not change it."""

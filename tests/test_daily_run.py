@@ -60,20 +60,14 @@ def _query(warehouse: Path, sql: str) -> list[tuple]:
 
 
 @pytest.fixture
-def run_dag(airflow_db, tmp_path: Path, monkeypatch):
+def run_dag(dag_config: Path, tmp_path: Path):
     """Run the real DAG once for LOGICAL_DATE over a config written into tmp_path; returns the run state."""
-    config = tmp_path / "config"
-    config.mkdir()
-    (config / "brands.yaml").write_text((PROJECT / "config" / "sample" / "brands.yaml").read_text())
-    monkeypatch.setenv("ZMOT_CONFIG_DIR", str(config))
-    monkeypatch.setenv("ZMOT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("ZMOT_WAREHOUSE", str(tmp_path / "data" / "zmot.duckdb"))
     from airflow.dag_processing.dagbag import DagBag
 
     dag = DagBag(dag_folder=str(PROJECT / "dags")).dags["zmot_daily"]
 
     def run(base_url: str) -> str:
-        (config / "sources.yaml").write_text(SOURCES.format(base=base_url))
+        (dag_config / "sources.yaml").write_text(SOURCES.format(base=base_url))
         return str(dag.test(logical_date=LOGICAL_DATE).state)
 
     run.warehouse = tmp_path / "data" / "zmot.duckdb"  # type: ignore[attr-defined]

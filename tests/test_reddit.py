@@ -14,6 +14,7 @@ import pytest
 
 from connectors import reddit
 from connectors.http import FetchPolicy, TransientFetchError
+from connectors.kinds.reddit import RedditSource, RedditState
 from connectors.records import SourceState, stable_mention_id
 from connectors.replay import Recorded, ReplayServer, read_cassette, request_key
 from tests.conftest import shared_data
@@ -57,11 +58,15 @@ def _server(*routes: tuple[str, str, dict[str, str], Recorded]) -> ReplayServer:
     return server
 
 
-def _fetch(server: ReplayServer, plan: reddit.RedditPlan, state: SourceState | None = None, *,
+def _plan(*, searches: tuple[tuple[str, str], ...] | list[tuple[str, str]] = (), **keys: Any) -> RedditSource:
+    return RedditSource(name="rd", kind="reddit", searches=[{"query": q, "subreddit": sub} for q, sub in searches], **keys)
+
+
+def _fetch(server: ReplayServer, plan: RedditSource, state: SourceState | None = None, *,
            interval_end: datetime = T_END, days: int = 30, keep=lambda text: True, sleeps: list[float] | None = None,
            policy: FetchPolicy = POLICY):
     return reddit.fetch_reddit(
-        "rd", plan, state=state or SourceState("rd", "reddit"), credentials=CREDS, policy=policy, keep=keep,
+        plan, state=RedditState.read(state or SourceState("rd", "reddit")), credentials=CREDS, policy=policy, keep=keep,
         interval_end=interval_end, backfill_start=interval_end - timedelta(days=days),
         fetched_at=datetime(2026, 11, 15, 1, tzinfo=timezone.utc),
         endpoints=reddit.RedditEndpoints(server.url, server.url),
@@ -93,11 +98,11 @@ def _window(things: list[dict[str, Any]]) -> tuple[datetime, float]:
 def test_real_subreddit_listings_become_mentions_and_paging_stops_at_the_window() -> None:
     new, comments = _cassette("TestSubredditListings.test_new.json"), _cassette("TestSubredditListings.test_comments.json")
     posts, replies = _bodies(new)[1]["data"]["children"], _bodies(comments)[1]["data"]["children"]
-    plan = reddit.RedditPlan(subreddits=["AskReddit"], thread_comments=False)
+    plan = _plan(subreddits=["AskReddit"], thread_comments=False)
     with ReplayServer() as server:
         server.add_cassettes([new, comments])
         end, days = _window(posts)
-        posts_only = reddit.RedditPlan(subreddits=["AskReddit"], include_comments=False, thread_comments=False)
+        posts_only = _plan(subreddits=["AskReddit"], include_comments=False, thread_comments=False)
         posts_run = _fetch(server, posts_only, interval_end=end, days=days)
         end_c, days_c = _window(replies)
         comments_run = _fetch(server, plan, interval_end=end_c, days=days_c)
@@ -110,7 +115,7 @@ def test_real_subreddit_listings_become_mentions_and_paging_stops_at_the_window(
     assert first.url == "https://www.reddit.com" + posts[0]["data"]["permalink"]
     assert first.published_at == datetime.fromtimestamp(posts[0]["data"]["created_utc"], tz=timezone.utc)
     assert first.metadata["subreddit"] == "AskReddit" and first.metadata["thread_id"] == first.native_id
-    assert posts_run.state.extra["cursor:r/AskReddit/new"] == max(p["data"]["created_utc"] for p in posts)
+    assert RedditState.read(posts_run.state).cursors["r/AskReddit/new"] == max(p["data"]["created_utc"] for p in posts)
     assert comments_run.mentions and all(m.metadata["kind"] == "comment" for m in comments_run.mentions)
     comment = comments_run.mentions[0]
     assert comment.title  # the thread's title gives a comment its context
@@ -127,7 +132,7 @@ def test_a_real_comment_tree_is_read_whole_through_load_more_and_continue_this_t
     with ReplayServer() as server:
         server.add_cassettes([path])
         server.add(request_key("GET", "/r/all/search", {"q": "drum"}), _listing([submission]))
-        result = _fetch(server, reddit.RedditPlan(searches=[("drum", "all")], max_more=100), interval_end=end, days=400)
+        result = _fetch(server, _plan(searches=[("drum", "all")], max_more=100), interval_end=end, days=400)
     assert server.unmatched == []
     stored = {m.native_id for m in result.mentions}
     gone = {m for m in recorded_comments if stable_mention_id("reddit", m) in result.retracted}
@@ -197,7 +202,7 @@ def test_recorded_stream_with_rate_limit_headers_and_a_placeholder_subreddit() -
     newest = max(c["data"]["created_utc"] for c in first_page)
     pairs.append((request_key("GET", "/r/zmottest/new", {}), _listing([])))  # only comments were recorded
     with ReplayServer(pairs) as server:
-        result = _fetch(server, reddit.RedditPlan(subreddits=["zmottest"]), interval_end=datetime.fromtimestamp(newest + 1, tz=timezone.utc), days=0.0001)
+        result = _fetch(server, _plan(subreddits=["zmottest"]), interval_end=datetime.fromtimestamp(newest + 1, tz=timezone.utc), days=0.0001)
     assert server.unmatched == [] and result.rejects == []
     assert result.mentions  # the newest comments, inside the tiny window
 
@@ -212,7 +217,7 @@ def test_pagination_follows_after_and_stops_at_the_stored_cursor() -> None:
     routes = [("GET", "/r/phones/new", {}, _listing(page1, "t3_a2")),
               ("GET", "/r/phones/new", {"after": "t3_a2"}, _listing(page2, "t3_b2")),
               ("GET", "/r/phones/new", {"after": "t3_b2"}, _listing(page3, None))]
-    plan = reddit.RedditPlan(subreddits=["phones"], include_comments=False, thread_comments=False, revisit_hours=0)
+    plan = _plan(subreddits=["phones"], include_comments=False, thread_comments=False, revisit_hours=0)
     with _server(*routes) as server:
         first = _fetch(server, plan)
         assert len(first.mentions) == 9 and first.rejects == []  # the listing ended
@@ -227,9 +232,9 @@ def test_pagination_follows_after_and_stops_at_the_stored_cursor() -> None:
 def test_items_newer_than_the_run_are_held_back_for_the_next_run() -> None:
     posts = [_post("late", "Acme late", _day(15, 6)), _post("ok", "Acme ok", _day(14))]
     with _server(("GET", "/r/phones/new", {}, _listing(posts))) as server:
-        result = _fetch(server, reddit.RedditPlan(subreddits=["phones"], include_comments=False))
+        result = _fetch(server, _plan(subreddits=["phones"], include_comments=False))
     assert [m.native_id for m in result.mentions] == ["t3_ok"] and result.held_back == 1
-    assert result.state.extra["cursor:r/phones/new"] == _day(14).timestamp()
+    assert RedditState.read(result.state).cursors["r/phones/new"] == _day(14).timestamp()
 
 
 def test_a_429_is_retried_after_the_time_reddit_asks_for() -> None:
@@ -238,7 +243,7 @@ def test_a_429_is_retried_after_the_time_reddit_asks_for() -> None:
     server.add(request_key("GET", "/r/phones/new", {}), _listing([_post("p1", "Acme", _day(14))]))
     sleeps: list[float] = []
     with server:
-        result = _fetch(server, reddit.RedditPlan(subreddits=["phones"], include_comments=False), sleeps=sleeps)
+        result = _fetch(server, _plan(subreddits=["phones"], include_comments=False), sleeps=sleeps)
     assert [m.native_id for m in result.mentions] == ["t3_p1"]
     assert sleeps == [7.0] and result.requests == 3
 
@@ -247,7 +252,7 @@ def test_a_5xx_storm_fails_the_source_and_says_so() -> None:
     storm = Recorded(503, b"<html>upstream overloaded</html>", {"Content-Type": "text/html"})
     policy = FetchPolicy(user_agent="t", timeout_seconds=5, max_retries=1, backoff_seconds=0.01)
     with _server(("GET", "/r/phones/new", {}, storm)) as server, pytest.raises(TransientFetchError) as failed:
-        _fetch(server, reddit.RedditPlan(subreddits=["phones"], include_comments=False), policy=policy)
+        _fetch(server, _plan(subreddits=["phones"], include_comments=False), policy=policy)
     assert failed.value.reason == "http_503" and "gave up after 2 attempts" in failed.value.message
 
 
@@ -255,7 +260,7 @@ def test_private_banned_and_missing_subreddits_are_rejects_and_the_rest_is_read(
     private = Recorded(403, b'{"reason": "private", "message": "Forbidden", "error": 403}', JSON)
     banned = Recorded(404, b'{"reason": "banned", "message": "Not Found", "error": 404}', JSON)
     missing = Recorded(302, b"", {"Location": "https://www.reddit.com/subreddits/search.json?q=nosuchsub"})
-    plan = reddit.RedditPlan(subreddits=["secret", "gone", "nosuchsub", "phones"], include_comments=False)
+    plan = _plan(subreddits=["secret", "gone", "nosuchsub", "phones"], include_comments=False)
     with _server(("GET", "/r/secret/new", {}, private), ("GET", "/r/gone/new", {}, banned),
                  ("GET", "/r/nosuchsub/new", {}, missing),
                  ("GET", "/r/phones/new", {}, _listing([_post("p1", "Acme", _day(14))]))) as server:
@@ -273,7 +278,7 @@ def test_missing_and_refused_credentials_name_what_to_fix_without_the_secret() -
     refused = Recorded(401, b'{"message": "Unauthorized", "error": 401}', JSON)
     server = ReplayServer([(request_key("POST", "/api/v1/access_token", {}), refused)])
     with server, pytest.raises(reddit.RedditCredentialsError) as rejected:
-        _fetch(server, reddit.RedditPlan(subreddits=["phones"]))
+        _fetch(server, _plan(subreddits=["phones"]))
     assert rejected.value.reason == "credentials_rejected"
     assert CREDS.client_secret not in rejected.value.message and CREDS.client_secret not in repr(CREDS)
 
@@ -288,7 +293,7 @@ def test_credentials_come_from_an_airflow_connection_when_the_environment_has_no
 def test_the_request_cap_stops_the_run_with_a_reject() -> None:
     pages = [("GET", "/r/phones/new", {"after": f"t3_p{i}"} if i else {}, _listing([_post(f"p{i + 1}", "Acme", _day(14) - timedelta(hours=i))], f"t3_p{i + 1}")) for i in range(5)]
     with _server(*pages) as server:
-        result = _fetch(server, reddit.RedditPlan(subreddits=["phones"], include_comments=False, max_requests=3))
+        result = _fetch(server, _plan(subreddits=["phones"], include_comments=False, max_requests=3))
     assert result.requests == 3 and [r.reason for r in result.rejects] == ["request_cap"]
     assert len(result.mentions) == 2  # token + two pages
 
@@ -296,14 +301,14 @@ def test_the_request_cap_stops_the_run_with_a_reject() -> None:
 def test_a_hostile_answer_that_is_not_a_listing_is_refused_by_name() -> None:
     weird = Recorded(200, b'{"kind": "t2", "data": {"name": "evil"}}', JSON)
     with _server(("GET", "/r/phones/new", {}, weird)) as server, pytest.raises(reddit.TerminalFetchError) as refused:
-        _fetch(server, reddit.RedditPlan(subreddits=["phones"], include_comments=False))
+        _fetch(server, _plan(subreddits=["phones"], include_comments=False))
     assert refused.value.reason == "unexpected_json"
 
 
 def test_the_prefilter_keeps_only_brand_mentions_from_a_watched_subreddit() -> None:
     posts = [_post("p1", "Acme outage again", _day(14)), _post("p2", "My cat", _day(14, 11))]
     with _server(("GET", "/r/phones/new", {}, _listing(posts))) as server:
-        result = _fetch(server, reddit.RedditPlan(subreddits=["phones"], include_comments=False), keep=lambda t: "Acme" in t)
+        result = _fetch(server, _plan(subreddits=["phones"], include_comments=False), keep=lambda t: "Acme" in t)
     assert [m.native_id for m in result.mentions] == ["t3_p1"]
 
 

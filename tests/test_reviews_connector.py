@@ -10,6 +10,7 @@ import pytest
 
 from connectors import reviews
 from connectors.http import FetchPolicy, TransientFetchError
+from connectors.kinds.reviews import ReviewSource, ReviewsState
 from connectors.records import SourceState
 from tests.feeds_server import Route, serve
 from tests.reliability.harness import query, run_day, write_config
@@ -49,9 +50,10 @@ def _k2_routes() -> dict[str, Route]:
 def _run(server, paths: list[str], state: SourceState | None = None, *, clock: FakeClock | None = None,
          delay: float = 2.0, policy: FetchPolicy = POLICY, max_pages: int = 5):
     clock = clock or FakeClock()
-    plan = reviews.ReviewPlan([server.url(p) for p in paths], "Kettleworks", "Kettleworks K2", max_pages, delay)
+    plan = ReviewSource(name="k2", kind="reviews", urls=[server.url(p) for p in paths], brand="Kettleworks",
+                        product="Kettleworks K2", max_pages=max_pages, host_delay_seconds=delay)
     return reviews.fetch_reviews(
-        "k2", plan, state=state or SourceState("k2", "reviews"), policy=policy, interval_end=END,
+        plan, state=ReviewsState.read(state or SourceState("k2", "reviews")), policy=policy, interval_end=END,
         backfill_start=datetime(2025, 1, 1, tzinfo=timezone.utc), fetched_at=END, sleep=clock.sleep, clock=clock,
     )
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import gzip
-import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from connectors.http import FetchPolicy, TerminalFetchError
-from connectors.records import SourceState
-from connectors.rss import UNDATED_IDS, FeedError, canonical_url, fetch_feed, parse_feed
+from connectors.kinds.rss import RssState
+from connectors.records import ExtractResult, SourceState
+from connectors.rss import FeedError, canonical_url, fetch_feed, parse_feed
 from tests.conftest import PROJECT, shared_data
 from tests.feeds_server import Route, serve
 
@@ -23,8 +23,12 @@ NOW = datetime(2026, 11, 11, 1, tzinfo=timezone.utc)
 
 
 def _fetch(url: str, state: SourceState | None = None, keep=lambda text: "Acme" in text or "Juniper" in text, end=END, now=NOW):
-    return fetch_feed("feed", url, state=state or SourceState("feed", "rss"), policy=POLICY, keep=keep,
+    return fetch_feed("feed", url, state=RssState.read(state or SourceState("feed", "rss")), policy=POLICY, keep=keep,
                       interval_end=end, backfill_start=START, fetched_at=now, sleep=lambda s: None)
+
+
+def _state(result: ExtractResult) -> RssState:
+    return RssState.read(result.state)
 
 
 def _feed(*items: str, header: str = "") -> bytes:
@@ -52,7 +56,7 @@ def test_rss_and_atom_entries_become_mentions_with_utc_dates_and_plain_text() ->
     assert [m.author for m in atom.mentions] == ["dana", "lee", "jonas"]
     assert atom.mentions[2].published_at == datetime(2026, 11, 10, 14, 0, tzinfo=timezone.utc)
     assert rss.state.watermark == datetime(2026, 11, 10, 23, 40, tzinfo=timezone.utc)
-    assert rss.state.etag and rss.requests == 1
+    assert _state(rss).etag and rss.requests == 1
 
 
 def test_the_cursor_skips_what_was_stored_and_keeps_what_is_new() -> None:
@@ -60,18 +64,18 @@ def test_the_cursor_skips_what_was_stored_and_keeps_what_is_new() -> None:
     with serve({"/x": Route(body)}) as server:
         first = _fetch(server.url("/x"))
         assert [m.native_id for m in first.mentions] == ["a", "b", "c"]
-        assert first.state.boundary_ids == ["b", "c"]
+        assert _state(first).boundary_ids == ["b", "c"]
         server.routes["/x"] = Route(_feed(_item("a", 5), _item("b", 6), _item("c", 6), _item("d", 6), _item("e", 7)))
         second = _fetch(server.url("/x"), first.state)
     assert [m.native_id for m in second.mentions] == ["d", "e"]  # d shares the boundary timestamp
-    assert second.state.watermark.day == 7 and second.state.boundary_ids == ["e"]
+    assert second.state.watermark.day == 7 and _state(second).boundary_ids == ["e"]
 
 
 def test_entries_after_the_runs_interval_are_held_back_and_the_etag_is_not_kept() -> None:
     with serve({"/x": Route(_feed(_item("a", 9), _item("late", 12)))}) as server:
         result = _fetch(server.url("/x"))
         assert [m.native_id for m in result.mentions] == ["a"] and result.held_back == 1
-        assert result.state.etag is None  # a 304 next time would hide the held-back entry
+        assert _state(result).etag is None  # a 304 next time would hide the held-back entry
         later = _fetch(server.url("/x"), result.state, end=END + timedelta(days=2))
     assert [m.native_id for m in later.mentions] == ["late"]
 
@@ -82,7 +86,7 @@ def test_a_second_fetch_of_an_unchanged_feed_is_a_conditional_304() -> None:
         second = _fetch(server.url("/x"), first.state)
         headers = server.requests_for("/x")[1].headers
     assert second.not_modified and second.mentions == [] and second.state == first.state
-    assert headers["If-None-Match"] == first.state.etag
+    assert headers["If-None-Match"] == _state(first).etag
 
 
 def test_the_prefilter_drops_entries_without_a_brand_and_duplicates_are_kept_once() -> None:
@@ -136,7 +140,7 @@ def test_a_gzip_bomb_is_stopped_at_the_size_limit() -> None:
     small = FetchPolicy(user_agent="t", timeout_seconds=5, max_retries=0, max_bytes=1_000_000)
     with serve({"/x": Route(bomb, headers={"Content-Encoding": "gzip"})}) as server:
         with pytest.raises(Exception) as error:
-            fetch_feed("feed", server.url("/x"), state=SourceState("feed", "rss"), policy=small, keep=bool,
+            fetch_feed("feed", server.url("/x"), state=RssState(), policy=small, keep=bool,
                        interval_end=END, backfill_start=START, fetched_at=NOW, sleep=lambda s: None)
     assert getattr(error.value, "reason", None) == "too_large"
 
@@ -192,15 +196,15 @@ def test_an_undated_entry_is_stored_once_dated_by_the_first_run_and_never_moves_
         undated = next(m for m in first.mentions if m.native_id == "u1")
         assert undated.date_missing and undated.published_at == END and undated.fetched_at == NOW
         assert not next(m for m in first.mentions if m.native_id == "d1").date_missing
-        assert first.held_back == 0 and first.state.etag  # nothing held back, so the ETag is kept
+        assert first.held_back == 0 and _state(first).etag  # nothing held back, so the ETag is kept
         assert first.state.watermark == datetime(2026, 11, 9, 12, tzinfo=timezone.utc)  # the dated entry's
-        assert json.loads(first.state.extra[UNDATED_IDS]) == ["u1"]
+        assert _state(first).undated_ids == ["u1"]
         # the next day the feed also carries a dated entry published late, before the undated one's date, and a new undated one
         server.routes["/x"] = Route(_feed(_undated("u2"), _undated("u1", "Acme news, edited"), _item("d2", 10, hour=20), _item("d1", 9)))
         second = _fetch(server.url("/x"), first.state, end=END + timedelta(days=1), now=NOW + timedelta(days=1))
     assert {m.native_id: m.published_at for m in second.mentions} == {
         "u2": END + timedelta(days=1), "d2": datetime(2026, 11, 10, 20, tzinfo=timezone.utc)}  # u1 is not taken again
-    assert json.loads(second.state.extra[UNDATED_IDS]) == ["u1", "u2"] and second.state.etag
+    assert _state(second).undated_ids == ["u1", "u2"] and _state(second).etag
 
 
 def test_an_undated_entry_dropped_from_the_feed_is_forgotten_and_undated_entries_without_a_brand_are_not_remembered() -> None:
@@ -208,8 +212,8 @@ def test_an_undated_entry_dropped_from_the_feed_is_forgotten_and_undated_entries
         first = _fetch(server.url("/x"))
         server.routes["/x"] = Route(_feed(_undated("w1", "Weather"), _item("d1", 9)))
         second = _fetch(server.url("/x"), first.state)
-    assert json.loads(first.state.extra[UNDATED_IDS]) == ["u1"]
-    assert UNDATED_IDS not in second.state.extra  # bounded by what the feed still carries
+    assert _state(first).undated_ids == ["u1"]
+    assert _state(second).undated_ids == []  # bounded by what the feed still carries
 
 
 def test_an_undated_entry_without_guid_or_link_gets_the_same_id_every_run() -> None:

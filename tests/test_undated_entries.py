@@ -8,7 +8,6 @@ store it again nor move it; nothing is held back, so the feed's ETag is kept.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from datetime import datetime, timezone
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from connectors.kinds.rss import RssState
+from connectors.records import SourceState
 from tests.conftest import PROJECT
 from zmot.analyst import run_query
 
@@ -60,8 +61,9 @@ def _snapshot(data: Path) -> dict[str, list[tuple]]:
     return {t: run_query(data / "zmot.duckdb", f"SELECT * FROM {t} ORDER BY ALL")[1] for t in TABLES}
 
 
-def _state(data: Path) -> dict:
-    return json.loads(run_query(data / "zmot.duckdb", "SELECT state::VARCHAR FROM source_state WHERE source_id = 'notes'")[1][0][0])
+def _state(data: Path) -> RssState:
+    stored = run_query(data / "zmot.duckdb", "SELECT state::VARCHAR FROM source_state WHERE source_id = 'notes'")[1][0][0]
+    return RssState.read(SourceState.from_json(stored))
 
 
 def test_two_undated_entries_are_stored_once_dated_by_the_first_run_through_the_real_dag(run, tmp_path: Path) -> None:
@@ -76,8 +78,8 @@ def test_two_undated_entries_are_stored_once_dated_by_the_first_run_through_the_
     assert run_query(data / "zmot.duckdb", "SELECT count(*) FROM v_mentions WHERE date_missing AND 'Acme Mobile' IN brands")[1] == [(2,)]
     assert run_query(data / "zmot.duckdb", "SELECT count(*) FROM rejects")[1] == [(0,)]
     state = _state(data)
-    assert state["etag"] and state["watermark"] is None  # nothing held back: the ETag is kept; no date to move the watermark
-    assert sorted(json.loads(state["extra"]["undated_ids"])) == sorted(UNDATED_IDS)
+    assert state.etag and state.watermark is None  # nothing held back: the ETag is kept; no date to move the watermark
+    assert sorted(state.undated_ids) == sorted(UNDATED_IDS)
     signals = run_query(data / "zmot.duckdb", "SELECT day::VARCHAR, mentions FROM daily_signals "
                                               "WHERE brand = 'Acme Mobile' AND product = '*' AND source_kind = '*'")[1]
     assert signals == [("2026-11-30", 2)]

@@ -547,6 +547,7 @@ def _retag(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
+    from connectors.kinds import KINDS
     from zmot.config import load_config, missing_local_files
 
     cfg = load_config((args.config or default_config_dir()).resolve())
@@ -557,6 +558,7 @@ def _check_config(args: argparse.Namespace) -> int:
     for brand in cfg.brands.brands:
         print(f"  brand {brand.name}: {len(brand.terms)} names, {len(brand.products)} products, "
               f"{len(brand.exclusions)} exclusions" + (f", query {brand.query}" if brand.query else ""))
+    print(f"  source kinds: {', '.join(KINDS)}")
     for source in cfg.sources.sources:
         print(f"  source {source.name} ({source.kind}{'' if source.enabled else ', disabled'}): {source.describe()}")
     print(f"  alerts to {', '.join(cfg.alerts.recipients) or 'nobody yet'} via "

@@ -10,19 +10,21 @@ import difflib
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, Union, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
     BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from connectors.kinds import KINDS
+from connectors.kinds.base import ConfigModel as _Model
+from connectors.kinds.base import HttpPolicy, SourceName
 from nlp.query_language import Node, QueryError, parse, uses_fields
 from warehouse.cluster_rules import ClusterRules
 from warehouse.spike_rules import SpikeDefaults
@@ -38,34 +40,6 @@ _TOP_KEYS = {BRANDS_FILE: "a 'brands:' list", SOURCES_FILE: "'http:' and a 'sour
 _SECRET_KEY = re.compile(r"pass|secret|token|credential|api_?key|_env$", re.IGNORECASE)
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _source_name(name: str) -> str:
-    """Source names become file and directory names (staging, state): nothing that escapes or breaks a path."""
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", name):
-        raise ValueError("expected 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit "
-                         "(it names files: no spaces, '/' or '..')")
-    return name
-
-
-def _web_url(url: str) -> str:
-    """An http(s) URL with a host, or a local file: URL; nothing a browser would run or a typo leaves hostless."""
-    if url.startswith("file:"):
-        return url
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
-        raise ValueError("expected an http://, https:// or file: URL with a host, like https://example.com/feed.xml")
-    return url
-
-
-def _subreddit(name: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_]{1,20}", name):
-        raise ValueError("expected a subreddit name as Reddit spells it, without 'r/' or a URL: AcmeMobile")
-    return name
-
-
 def _env_name(name: str) -> str:
     """Named, not written: a value that is not a variable name is probably the secret itself."""
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
@@ -74,15 +48,6 @@ def _env_name(name: str) -> str:
     return name
 
 
-def _printable(text: str) -> str:
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise ValueError("expected one line of printable text (no line breaks or control characters)")
-    return text
-
-
-SourceName = Annotated[str, AfterValidator(_source_name)]
-WebUrl = Annotated[str, AfterValidator(_web_url)]
-Subreddit = Annotated[str, AfterValidator(_subreddit)]
 EnvName = Annotated[str, AfterValidator(_env_name)]
 
 
@@ -212,102 +177,7 @@ class BrandCatalog(_Model):
 
 # --- sources.yaml ------------------------------------------------------------------------
 
-class HttpPolicy(_Model):
-    user_agent: Annotated[str, Field(min_length=1), AfterValidator(_printable)] = "ZMOT-Monitor/0.1 (social listening; +https://github.com/zmot-monitor/zmot-monitor)"
-    timeout_seconds: float = Field(default=20.0, gt=0, le=300)
-    max_retries: int = Field(default=3, ge=0, le=10)
-    backoff_seconds: float = Field(default=1.0, ge=0, le=60)
-    max_retry_after_seconds: float = Field(default=120.0, ge=0, le=3600)
-    max_bytes: int = Field(default=10_000_000, gt=0, le=500_000_000)
-
-
-class RssSource(_Model):
-    name: SourceName
-    kind: Literal["rss"]
-    url: WebUrl
-    enabled: bool = True
-    brands: list[str] = Field(
-        default_factory=list, description="Only keep mentions of these brands; empty means all."
-    )
-    backfill_days: int = Field(default=30, ge=0, le=3650)
-    http: HttpPolicy | None = None
-
-    def describe(self) -> str:
-        return self.url
-
-
-class RedditSearch(_Model):
-    query: str = Field(min_length=1, max_length=512, description='Reddit search syntax, e.g. "Acme Mobile" or acme AND (x1 OR x2).')
-    subreddit: Subreddit = "all"
-
-
-class RedditSource(_Model):
-    """Posts and comments from watched subreddits and searches; credentials come from the environment."""
-
-    name: SourceName
-    kind: Literal["reddit"]
-    enabled: bool = True
-    brands: list[str] = Field(
-        default_factory=list, description="Only keep mentions of these brands; empty means all."
-    )
-    subreddits: list[Subreddit] = Field(
-        default_factory=list, description="Every new post (and comment) here that names a brand is kept."
-    )
-    searches: list[RedditSearch] = Field(default_factory=list)
-    include_comments: bool = Field(default=True, description="Also read new comments in the watched subreddits.")
-    thread_comments: bool = Field(default=True, description="Read the comment trees of threads the searches find.")
-    max_threads: int = Field(default=25, ge=0, le=1000)
-    max_more: int = Field(default=10, ge=0, le=1000, description="'load more comments' expansions per thread.")
-    max_requests: int = Field(default=200, ge=1, le=10_000)
-    max_items: int = Field(default=5000, ge=1, le=1_000_000)
-    pseudonymise_authors: bool = False
-    revisit_hours: float = Field(
-        default=24.0, ge=0, le=24 * 30, description="Re-read this far behind the cursor to catch edits and deletions."
-    )
-    connection_id: str | None = Field(
-        default="reddit_default", description="Airflow connection to read credentials from when ZMOT_REDDIT_* are unset."
-    )
-    backfill_days: int = Field(default=7, ge=0, le=365)
-    http: HttpPolicy | None = None
-
-    def describe(self) -> str:
-        watched = [f"r/{name}" for name in self.subreddits] + [f"search {s.query!r} in r/{s.subreddit}" for s in self.searches]
-        return ", ".join(watched)
-
-    @model_validator(mode="after")
-    def _reads_something(self) -> "RedditSource":
-        if not self.subreddits and not self.searches:
-            raise ValueError("a reddit source needs at least one of 'subreddits' or 'searches'")
-        return self
-
-
-class ReviewSource(_Model):
-    """Review pages (a company's page on a review site, a product page in a shop), read politely."""
-
-    name: SourceName
-    kind: Literal["reviews"]
-    enabled: bool = True
-    urls: list[WebUrl] = Field(min_length=1, description="First page of each review listing, newest first.")
-    brand: str | None = Field(default=None, description="The brand these pages review; reviews need not name it.")
-    product: str | None = Field(default=None, description="The product these pages review (one of the brand's products).")
-    brands: list[str] = Field(default_factory=list, description="Ignored for reviews: every review on the page is kept.")
-    max_pages: int = Field(default=5, ge=1, le=200)
-    host_delay_seconds: float = Field(default=2.0, ge=0, le=600, description="Pause between requests to one host.")
-    backfill_days: int = Field(default=365, ge=0, le=3650)
-    http: HttpPolicy | None = None
-
-    def describe(self) -> str:
-        subject = f" about {self.product or self.brand}" if self.brand else ""
-        return f"{len(self.urls)} review page(s){subject}: {', '.join(self.urls)}"
-
-    @model_validator(mode="after")
-    def _product_needs_brand(self) -> "ReviewSource":
-        if self.product and not self.brand:
-            raise ValueError("'product' needs 'brand' (the brand that makes it)")
-        return self
-
-
-Source = Annotated[RssSource | RedditSource | ReviewSource, Field(discriminator="kind")]
+Source = Annotated[Union[tuple(spec.config for spec in KINDS.values())], Field(discriminator="kind")]  # noqa: UP007 - built from the registry
 
 
 class SourcesConfig(_Model):
@@ -498,9 +368,7 @@ def missing_local_files(cfg: AppConfig) -> list[str]:
     but `zmot check-config` reports them."""
     problems = []
     for i, source in enumerate(cfg.sources.sources):
-        urls = [("url", source.url)] if isinstance(source, RssSource) else []
-        urls += [(f"urls[{j}]", u) for j, u in enumerate(source.urls)] if isinstance(source, ReviewSource) else []
-        for key, url in urls:
+        for key, url in source.local_urls():
             local = Path(url.removeprefix("file://")) if url.startswith("file:") else None
             if local is not None and not local.is_file():
                 where = _item_key("sources", [s.name for s in cfg.sources.sources], i)
@@ -517,16 +385,16 @@ def _check_references(path: Path, sources: SourcesConfig, catalog: BrandCatalog)
     for i, source in enumerate(sources.sources):
         where = _item_key("sources", names, i)
         named = [(f"brands[{j}]", b) for j, b in enumerate(source.brands)]
-        named += [("brand", source.brand)] if isinstance(source, ReviewSource) and source.brand else []
+        named += [("brand", subject)] if (subject := source.subject_brand()) else []
         for key, brand in named:
             if brand.casefold() not in known:
                 raise ConfigError(f"{path}: {where}.{key}: unknown brand {brand!r}; expected a brand from {BRANDS_FILE}: {expected}")
-        if isinstance(source, ReviewSource) and source.brand and source.product:
-            brand_cfg = known[source.brand.casefold()]
+        if subject and (product := getattr(source, "product", None)):
+            brand_cfg = known[subject.casefold()]
             products = [p.name for p in brand_cfg.products]
-            if source.product.casefold() not in {p.casefold() for p in products}:
+            if product.casefold() not in {p.casefold() for p in products}:
                 raise ConfigError(
-                    f"{path}: {where}.product: {source.product!r} is not a product of {brand_cfg.name}; "
+                    f"{path}: {where}.product: {product!r} is not a product of {brand_cfg.name}; "
                     f"expected one of: {', '.join(products) or 'none configured'}"
                 )
 
@@ -704,7 +572,7 @@ def _tags(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """The `kind` values allowed at a location: every source kind."""
     owner = _model_at(model, loc[:-1]) if loc else model
     field = owner.model_fields.get(str(loc[-1])) if loc else None
-    return [t for m in (_models_in(field.annotation) if field else []) if (t := _kind_tag(m))] or ["rss", "reddit", "reviews"]
+    return [t for m in (_models_in(field.annotation) if field else []) if (t := _kind_tag(m))] or list(KINDS)
 
 
 def _kind_tag(model: type[BaseModel]) -> str | None:

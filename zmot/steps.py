@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from connectors.records import ExtractResult, Reject, SourceState
 from zmot import staging
-from zmot.config import AppConfig, RedditSource, ReviewSource, Source, load_config
+from zmot.config import AppConfig, Source, load_config
 from zmot.runcontext import RunContext
 
 if TYPE_CHECKING:
@@ -28,15 +28,16 @@ log = logging.getLogger(__name__)
 
 
 class SourceFailed(RuntimeError):
-    """A source could not be read this run; its reject row is staged and the others go on.
+    """A source could not be read this run; its reject row is staged and the others go on. Its subclass,
+    taken from the connector's error type, says whether the DAG retries the task."""
 
-    `transient` says whether trying again soon can help (a timeout, a 503) or not (a 404, missing
-    credentials, a feed that is not a feed): the DAG retries only the transient ones.
-    """
 
-    def __init__(self, message: str, *, transient: bool) -> None:
-        super().__init__(message)
-        self.transient = transient
+class TransientSourceFailed(SourceFailed):
+    """Trying again soon can help: a timeout, a 429 or 5xx that outlasted the connector's own retries."""
+
+
+class TerminalSourceFailed(SourceFailed):
+    """Trying again cannot help until someone acts: a 404, missing credentials, a feed that is not a feed."""
 
 
 class RunHadFailures(RuntimeError):
@@ -72,7 +73,8 @@ def extract(ctx: RunContext, source_name: str) -> dict[str, Any]:
             message=exc.message, url=exc.url, payload_excerpt=exc.excerpt or "",
         )
         staging.write_outcome(out_outcome, staging.SourceOutcome(source.name, source.kind, False, None, [reject]))
-        raise SourceFailed(f"source {source.name!r} failed: {exc.message}", transient=exc.transient) from crash
+        failed = TransientSourceFailed if exc.transient else TerminalSourceFailed
+        raise failed(f"source {source.name!r} failed: {exc.message}") from crash
     staging.write_mentions(out_mentions, result.mentions)
     staging.write_outcome(
         out_outcome,
@@ -282,50 +284,22 @@ def analysis_text(title: str | None, text: str) -> str:
     return text
 
 
-def _fetch(cfg: AppConfig, source: Source, state: SourceState, ctx: RunContext) -> ExtractResult:
-    """Read one source with its connector; its prefilter keeps the brands the source is limited to."""
+def _fetch(cfg: AppConfig, source: Source, stored: SourceState, ctx: RunContext) -> ExtractResult:
+    """Read one source with its kind's fetch; its prefilter keeps the brands the source is limited to."""
     from connectors.http import FetchPolicy
+    from connectors.kinds import KINDS
+    from connectors.kinds.base import Window
     from nlp.brands import make_prefilter
+
     wanted = {name.casefold() for name in source.brands}
     brands = [b for b in catalog_for_nlp(cfg) if not wanted or b["name"].casefold() in wanted]
+    window = Window(
+        interval_end=ctx.interval_end, backfill_start=ctx.backfill_start(source.backfill_days),
+        fetched_at=datetime.now(timezone.utc), keep=make_prefilter(brands), brand_name=lambda name: cfg.brands.brand(name).name,
+    )
+    kind = KINDS[source.kind]
     policy = FetchPolicy(**cfg.sources.policy_for(source).model_dump())
-    window = {
-        "interval_end": ctx.interval_end,
-        "backfill_start": ctx.backfill_start(source.backfill_days),
-        "fetched_at": datetime.now(timezone.utc),
-    }
-    if isinstance(source, RedditSource):
-        from connectors import reddit
-
-        credentials = reddit.resolve_credentials(source.connection_id, default_user_agent=policy.user_agent)
-        plan = reddit.RedditPlan(
-            subreddits=source.subreddits, searches=[(s.query, s.subreddit) for s in source.searches],
-            include_comments=source.include_comments, thread_comments=source.thread_comments,
-            max_threads=source.max_threads, max_more=source.max_more, max_requests=source.max_requests,
-            max_items=source.max_items, pseudonymise_authors=source.pseudonymise_authors,
-            revisit_hours=source.revisit_hours,
-        )
-        return reddit.fetch_reddit(
-            source.name, plan, state=state, credentials=credentials, policy=policy, keep=make_prefilter(brands), **window
-        )
-    if isinstance(source, ReviewSource):
-        from connectors import reviews
-
-        review_plan = reviews.ReviewPlan(
-            urls=source.urls, subject_brand=_canonical_brand(cfg, source.brand), subject_product=source.product,
-            max_pages=source.max_pages, host_delay_seconds=source.host_delay_seconds,
-        )
-        return reviews.fetch_reviews(source.name, review_plan, state=state, policy=policy, **window)
-    from connectors import rss
-
-    return rss.fetch_feed(source.name, source.url, state=state, policy=policy, keep=make_prefilter(brands), **window)
-
-
-def _canonical_brand(cfg: AppConfig, name: str | None) -> str | None:
-    """The brand's name as brands.yaml spells it, so implicit references join the explicit ones."""
-    if name is None:
-        return None
-    return next(b.name for b in cfg.brands.brands if b.name.casefold() == name.casefold())
+    return kind.fetch(source, kind.state.read(stored), window, policy)
 
 
 def _stored_state(ctx: RunContext, source: Source) -> SourceState:

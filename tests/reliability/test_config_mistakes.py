@@ -141,9 +141,9 @@ MISTAKES = [
             "brands[Zed].alias", "unknown key; expected one of: name, aliases"),
     # --- sources.yaml -----------------------------------------------------------------------------------
     Mistake("source-kind-unknown", "sources.yaml", SOURCES.replace("kind: rss", "kind: twitter"),
-            "sources[news].kind", "expected one of 'rss', 'reddit', 'reviews' (got 'twitter')"),
+            "sources[news].kind", "expected one of 'rss', 'reddit', 'reviews', 'hackernews' (got 'twitter')"),
     Mistake("source-kind-missing", "sources.yaml", SOURCES.replace("    kind: rss\n", ""),
-            "sources[news].kind", "missing; expected one of 'rss', 'reddit', 'reviews'"),
+            "sources[news].kind", "missing; expected one of 'rss', 'reddit', 'reviews', 'hackernews'"),
     Mistake("source-url-misspelt", "sources.yaml", SOURCES.replace("url:", "ulr:"),
             "sources[news].ulr", "did you mean 'url'?"),
     Mistake("source-url-missing", "sources.yaml", SOURCES.replace("    url: https://news.example.com/feed.xml\n", ""),

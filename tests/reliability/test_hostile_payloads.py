@@ -25,6 +25,9 @@ import pytest
 
 import nlp.pipeline
 from connectors import reddit
+from connectors.kinds.base import STATE_KEY
+from connectors.kinds.reddit import RedditState
+from connectors.records import SourceState
 from connectors.replay import Recorded, ReplayServer, request_key
 from nlp.pipeline import build_pipeline
 from tests.feeds_server import FeedServer, Route
@@ -733,6 +736,7 @@ def test_children_that_are_not_posts_or_comments_are_skipped_and_the_streams_cur
     broken = Recorded(200, _listing([REDDIT_POSTS[0], *odd]), JSON_TYPE)
     with reddit_scenario(tmp_path, broken, monkeypatch) as sc:
         first = sc.run(DAY)
-        assert "cursor:r/broken/new" not in query(sc.warehouse, "SELECT state::VARCHAR FROM source_state WHERE source_id = 'hostile'")[0][0]
+        stored = SourceState.from_json(query(sc.warehouse, "SELECT state::VARCHAR FROM source_state WHERE source_id = 'hostile'")[0][0])
+        assert STATE_KEY in stored.extra and "r/broken/new" not in RedditState.read(stored).cursors
         assert "8 listing item(s)" in sc.rejects("hostile")[0][1]
         reddit_lifecycle(sc, reason="unexpected_item", kept={"t3_h3"}, first=first)
