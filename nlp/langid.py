@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import sparse
 
 UNDETERMINED = "und"
 MIN_LETTERS = 12  # below this, identifiers guess; we would rather say "und"
@@ -35,6 +34,7 @@ class _Model:
 
     lengths: tuple[int, ...]  # feature lengths in bytes, longest first
     features: _FeatureTable
+    endings: np.ndarray  # by a feature's last two bytes: bit n set when a feature of n bytes ends so
     log_ptc: np.ndarray  # features x classes
     log_pc: np.ndarray  # classes
     classes: tuple[str, ...]
@@ -51,6 +51,10 @@ def _model() -> _Model:
     emits = np.asarray(identifier.tk_output, dtype=np.int64)
     feature_length, feature_code = _feature_strings(emits, depth, code, n_features=len(identifier.nb_ptc))
     lengths = tuple(int(n) for n in np.unique(feature_length)[::-1])
+    if lengths[-1] < 2:
+        raise ValueError("py3langid model has 1-byte features, which nlp.langid does not look up")
+    endings = np.zeros(1 << 16, dtype=np.uint8)
+    np.bitwise_or.at(endings, feature_code & 0xFFFF, (1 << feature_length).astype(np.uint8))
     first: dict[str, int] = {}
     aliases = []
     for i, label in enumerate(identifier.nb_classes):
@@ -58,7 +62,7 @@ def _model() -> _Model:
             aliases.append((first[label], i))
         first.setdefault(label, i)
     return _Model(
-        lengths, _FeatureTable(_tagged(feature_code, feature_length)), np.ascontiguousarray(identifier.nb_ptc, dtype=np.float64),
+        lengths, _FeatureTable(_tagged(feature_code, feature_length)), endings, np.ascontiguousarray(identifier.nb_ptc, dtype=np.float64),
         np.asarray(identifier.nb_pc, dtype=np.float64), tuple(identifier.nb_classes), tuple(aliases),
     )
 
@@ -67,24 +71,32 @@ def _state_strings(identifier) -> tuple[np.ndarray, np.ndarray]:
     """Each automaton state's depth and byte string (big-endian code), by breadth-first search.
 
     The first path to reach a state is its own string: any string leading to a state ends with the
-    state's string, and only that one is as short."""
-    nextmove = np.frombuffer(identifier.tk_nextmove, dtype=np.dtype(identifier.tk_nextmove.typecode)).reshape(-1, 256)
-    row = np.frombuffer(identifier.tk_row, dtype=np.dtype(identifier.tk_row.typecode))
-    depth = np.full(len(row), -1, dtype=np.int64)
-    code = np.zeros(len(row), dtype=np.int64)
-    depth[0] = 0
+    state's string, and only that one is as short. States share transition rows, and a row already
+    followed reaches nothing new, so each row is followed once (a third of following every state)."""
+    rows = np.frombuffer(identifier.tk_nextmove, dtype=np.dtype(identifier.tk_nextmove.typecode)).reshape(-1, 256)
+    row_of = np.frombuffer(identifier.tk_row, dtype=np.dtype(identifier.tk_row.typecode))
+    followed = np.zeros(len(rows), dtype=bool)
+    reached = np.zeros(len(row_of), dtype=bool)
+    depth = np.zeros(len(row_of), dtype=np.int64)
+    code = np.zeros(len(row_of), dtype=np.int64)
+    reached[0] = True
     frontier = np.zeros(1, dtype=np.int64)
     level = 0
     while len(frontier):
         level += 1
         if level > _MAX_FEATURE_BYTES:
             raise ValueError(f"py3langid model has states deeper than {_MAX_FEATURE_BYTES} bytes")
-        targets = nextmove[row[frontier]]
-        parent, byte = np.nonzero(depth[targets] < 0)
-        reached = targets[parent, byte]
-        depth[reached] = level
-        code[reached] = (code[frontier[parent]] << 8) | byte  # every parent found here gives the same string
-        frontier = np.unique(reached).astype(np.int64)
+        new_rows, first = np.unique(row_of[frontier], return_index=True)
+        fresh_row = ~followed[new_rows]
+        # states sharing a row at one depth reach nothing new from it (a new state has one shortest path)
+        new_rows, parents = new_rows[fresh_row], frontier[first[fresh_row]]
+        followed[new_rows] = True
+        targets = rows[new_rows]
+        parent, byte = np.nonzero(~reached[targets])
+        frontier = targets[parent, byte].astype(np.int64)
+        reached[frontier] = True
+        depth[frontier] = level
+        code[frontier] = (code[parents[parent]] << 8) | byte
     return depth, code
 
 
@@ -120,13 +132,16 @@ class _FeatureTable:
         slot = self._home(keys)
         pending = np.arange(len(keys))
         while len(pending):
-            free = self._keys[slot[pending]] == self._EMPTY
+            free = np.flatnonzero(self._keys[slot[pending]] == self._EMPTY)
             _, first = np.unique(slot[pending[free]], return_index=True)
-            placed = pending[free][first]
+            placed = pending[free[first]]  # one key per free slot; the others try it again, now taken
             self._keys[slot[placed]] = keys[placed]
             self._ids[slot[placed]] = placed
-            slot[pending[~free]] = (slot[pending[~free]] + np.uint64(1)) & self._mask
-            pending = np.setdiff1d(pending, placed, assume_unique=True)
+            waiting = np.ones(len(pending), dtype=bool)
+            waiting[free[first]] = False
+            taken = pending[waiting]
+            slot[taken] = (slot[taken] + np.uint64(1)) & self._mask
+            pending = taken
 
     def _home(self, keys: np.ndarray) -> np.ndarray:
         return (keys * np.uint64(0x9E3779B97F4A7C15)) >> self._shift  # Fibonacci hashing, wrapping multiply
@@ -167,22 +182,25 @@ def _probabilities(texts: Sequence[str]) -> np.ndarray:
         longer = np.zeros_like(window)
         longer[1:] = (window[:-1] << 8) | data[1:]
         window = windows[n] = longer
+    ending = model.endings[windows[2]]  # a cheap first test, from a table that stays in cache
     for n in model.lengths:
-        open_at = np.flatnonzero((emitted < 0) & (offset >= n - 1))
+        open_at = np.flatnonzero((emitted < 0) & (offset >= n - 1) & (ending & (1 << n)).astype(bool))
         emitted[open_at] = model.features.find(_tagged(windows[n][open_at], n))
     found = emitted >= 0
-    counts = sparse.csr_matrix(
-        (np.ones(int(found.sum())), (owner[found], emitted[found])), shape=(len(texts), len(model.log_ptc))
-    )
-    counts.sum_duplicates()
-    counts.data = np.log1p(counts.data)
-    scores = counts @ model.log_ptc + model.log_pc
-    scores[np.diff(counts.indptr) == 0] = 0.0  # no feature: uniform, as py3langid does under norm_probs
+    pairs, counts = np.unique(owner[found] * len(model.log_ptc) + emitted[found], return_counts=True)
+    text_of_pair, feature = np.divmod(pairs, len(model.log_ptc))
+    weight = np.log1p(counts)
+    scored, first = np.unique(text_of_pair, return_index=True)  # pairs are sorted by text
+    last = np.append(first[1:], len(pairs))
+    scores = np.zeros((len(texts), len(model.classes)))  # no feature: uniform, as py3langid does under norm_probs
+    # a product per text: np.add.reduceat over a batch's rows measured five times slower
+    for text, start, end in zip(scored.tolist(), first.tolist(), last.tolist()):
+        scores[text] = weight[start:end] @ model.log_ptc[feature[start:end]] + model.log_pc
     scores /= np.sqrt(np.maximum(sizes, 1))[:, None]
     scores = np.exp(scores - scores.max(axis=1, keepdims=True))
     scores /= scores.sum(axis=1, keepdims=True)
-    for first, duplicate in model.alias_pairs:
-        scores[:, first] += scores[:, duplicate]
+    for kept, duplicate in model.alias_pairs:
+        scores[:, kept] += scores[:, duplicate]
         scores[:, duplicate] = 0.0
     return scores
 

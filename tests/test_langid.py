@@ -81,6 +81,8 @@ def test_same_features_and_counts_as_py3langid_walk(texts: list[str]) -> None:
     identifier = _py3langid(np.float64)
     theirs = np.array([identifier._decide(text) for text in texts])
     np.testing.assert_allclose(_probabilities(texts), theirs, rtol=0, atol=1e-7)
+    featureless = ["", "a"]  # a batch in which no text has a feature: uniform
+    np.testing.assert_allclose(_probabilities(featureless), [identifier._decide(t) for t in featureless], atol=1e-12)
 
 
 def test_a_batch_gives_each_text_what_it_gets_alone(texts: list[str]) -> None:
