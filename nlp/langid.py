@@ -50,7 +50,7 @@ def _model() -> _Model:
     depth, code = _state_strings(identifier)
     emits = np.asarray(identifier.tk_output, dtype=np.int64)
     feature_length, feature_code = _feature_strings(emits, depth, code, n_features=len(identifier.nb_ptc))
-    lengths = tuple(int(n) for n in np.unique(feature_length)[::-1])
+    lengths = tuple(sorted(set(feature_length.tolist()), reverse=True))  # np.unique would import numpy.ma: 0.1 s
     if lengths[-1] < 2:
         raise ValueError("py3langid model has 1-byte features, which nlp.langid does not look up")
     endings = np.zeros(1 << 16, dtype=np.uint8)
