@@ -1,8 +1,8 @@
 """Which language a text is in (py3langid's model, CPU, shipped in the wheel), without spaCy, so
 `zmot sentiment` starts quickly; nlp/language.py wraps it as a pipeline component.
 
-py3langid walks its byte automaton one Python step per byte, which cost as much as scoring the
-sentiment. Here a whole batch is counted with NumPy instead, giving the same (code, probability):
+py3langid walks its byte automaton one Python step per byte, which cost about half as much as
+scoring the sentiment. Here a whole batch is counted with NumPy instead, giving the same (code, probability):
 the automaton is Aho-Corasick over byte n-grams and each state emits the longest feature that is a
 suffix of its string, so after byte i it emits the longest feature ending at byte i. The feature
 strings are read off the automaton once per process; each batch then looks up every byte window,
@@ -25,7 +25,7 @@ CANDIDATES = (
     "en", "es", "pt", "fr", "de", "it", "nl", "sv", "da", "no", "fi", "pl", "cs", "tr", "ru", "uk", "el",
     "ar", "he", "fa", "hi", "bn", "id", "ms", "tl", "vi", "th", "ja", "zh", "ko", "ro", "hu",
 )
-_MAX_FEATURE_BYTES = 7  # a window's bytes, big-endian, must fit an int64
+_MAX_FEATURE_BYTES = 7  # a window's bytes, big-endian, must fit below the length tag at bit 56 (_tagged)
 
 
 @dataclass(frozen=True)
@@ -55,15 +55,20 @@ def _model() -> _Model:
         raise ValueError("py3langid model has 1-byte features, which nlp.langid does not look up")
     endings = np.zeros(1 << 16, dtype=np.uint8)
     np.bitwise_or.at(endings, feature_code & 0xFFFF, (1 << feature_length).astype(np.uint8))
-    first: dict[str, int] = {}
+    column_of: dict[str, int] = {}
     aliases = []
     for i, label in enumerate(identifier.nb_classes):
-        if label in first:
-            aliases.append((first[label], i))
-        first.setdefault(label, i)
+        if label in column_of:
+            aliases.append((column_of[label], i))
+        column_of.setdefault(label, i)
     return _Model(
-        lengths, _FeatureTable(_tagged(feature_code, feature_length)), endings, np.ascontiguousarray(identifier.nb_ptc, dtype=np.float64),
-        np.asarray(identifier.nb_pc, dtype=np.float64), tuple(identifier.nb_classes), tuple(aliases),
+        lengths=lengths,
+        features=_FeatureTable(_tagged(feature_code, feature_length)),
+        endings=endings,
+        log_ptc=np.ascontiguousarray(identifier.nb_ptc, dtype=np.float64),
+        log_pc=np.asarray(identifier.nb_pc, dtype=np.float64),
+        classes=tuple(identifier.nb_classes),
+        alias_pairs=tuple(aliases),
     )
 
 
@@ -119,16 +124,16 @@ def _tagged(code: np.ndarray, length) -> np.ndarray:
 class _FeatureTable:
     """Feature id by key, an open-addressing hash table probed for a whole array of keys at once.
 
-    np.searchsorted over the sorted keys cost 17 cache misses per byte window; this costs about one."""
+    np.searchsorted over the sorted keys makes about 17 scattered reads per byte window; this about one."""
 
     _EMPTY = np.uint64(0)  # no key is 0: every key has its length tagged above its code
 
     def __init__(self, keys: np.ndarray) -> None:
-        bits = max(int(len(keys) * 10).bit_length(), 4)  # under 40% full
+        bits = max(int(len(keys) * 5).bit_length(), 4)  # at most a fifth full: few second probes
         self._shift = np.uint64(64 - bits)
         self._mask = np.uint64((1 << bits) - 1)
         self._keys = np.full(1 << bits, self._EMPTY, dtype=np.uint64)
-        self._ids = np.full(1 << bits, -1, dtype=np.int64)
+        self._ids = np.full(1 << bits, -1, dtype=np.int32)
         slot = self._home(keys)
         pending = np.arange(len(keys))
         while len(pending):
