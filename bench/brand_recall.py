@@ -33,7 +33,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.util import filter_spans
 
 from nlp.brands import BrandFinder, make_prefilter
-from nlp.language import identify
+from nlp.langid import identify_many
 
 SANDERS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sanders-brand-sentiment" / "full-corpus.csv"
 
@@ -173,7 +173,8 @@ def main() -> int:
             np_, nrc, *ncounts = scores(sub, [new_hit[i] for i in sel])
             print(f"{topic:<11} {op:6.3f} {orc:6.3f} {np_:6.3f} {nrc:6.3f}   {'/'.join(map(str, ocounts)):>12}   "
                   f"{'/'.join(map(str, ncounts)):>12}")
-        english = [i for i in part if identify(rows[i]["TweetText"])[0] == "en"]
+        languages = identify_many([rows[i]["TweetText"] for i in part])
+        english = [i for i, (language, _) in zip(part, languages) if language == "en"]
         sub = [rows[i] for i in english]
         (op, orc, *_), (np_, nrc, *_) = scores(sub, [old_hit[i] for i in english]), scores(sub, [new_hit[i] for i in english])
         print(f"{'  English':<11} {op:6.3f} {orc:6.3f} {np_:6.3f} {nrc:6.3f}   (the {len(english)} tweets nlp.language calls English: "

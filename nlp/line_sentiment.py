@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from nlp.langid import identify
+from nlp.langid import identify_many
 from nlp.scorers import DEFAULT_SCORER, load_scorer
 from nlp.target_sentiment import item_for, load_target_scorer
 from nlp.tweet_sentiment import load_tweet_scorer
@@ -32,8 +32,8 @@ def sentiment_lines(
 
 
 def _scored(batch: list[tuple[str, str | None]], model) -> Iterator[dict[str, Any]]:
-    for (text, _), (label, score, name) in zip(batch, scores_toward(batch, model)):
-        language, _ = identify(text)
+    languages = identify_many([text for text, _ in batch])
+    for (language, _), (label, score, name) in zip(languages, scores_toward(batch, model)):
         yield {"label": label, "score": round(score, 4), "language": language, "model": name}
 
 
