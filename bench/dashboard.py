@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -63,8 +64,11 @@ def pages(warehouse: Path) -> dict[str, str]:
         "mentions, brand + one day": f"/mentions?brand={b}&day_from={day}&day_to={day}",
         "mentions, page 20": f"/mentions?brand={b}&page=20",
         "mentions, text search": f"/mentions?brand={b}&q=refund",
+        "mentions, text search, 1 year": f"/mentions?brand={b}&q=refund&day_from={day - timedelta(days=365)}",
         "mentions, CSV of one day": f"/mentions?brand={b}&day_from={day}&day_to={day}&format=csv",
-        "one mention": f"/mentions/{quote(mention_id, safe=':')}",
+        "mentions, every copy": "/mentions?copies=all",
+        "one mention (list link, day)": f"/mentions/{quote(mention_id, safe=':')}?day={day}",
+        "one mention, bare id": f"/mentions/{quote(mention_id, safe=':')}",
         "alerts": "/alerts",
         "moments, 30 days": f"/moments?brand={b}",
         "share of voice, 30 days": f"/voice?brand={b}",
