@@ -269,7 +269,7 @@ def create_app(warehouse: Path, credentials: Credentials | None = None) -> Starl
         except CorrectionError as exc:
             return RedirectResponse(back + "?" + urlencode({"error": str(exc)}), status_code=303)
         message = f"{done.brand}: {field} {done.old_value or '(none)'} -> {value}; signals of {done.day} recomputed"
-        return RedirectResponse(back + "?" + urlencode({"done": message}), status_code=303)
+        return RedirectResponse(back + "?" + urlencode({"done": message, "day": done.day}), status_code=303)
 
     def alerts(request: Request) -> Response:
         with reading(warehouse) as con:

@@ -181,12 +181,11 @@ def _chosen(f: MentionFilter) -> tuple[str, list[Any]]:
     if f.tag:  # a semi-join: mention_tags holds a few rows per tagged mention, no text
         clauses.append("t.mention_id IN (SELECT mention_id FROM mention_tags WHERE tag = ?)")
         params.append(f.tag)
-    if f.day_from:
-        clauses.append("t.published_day >= ?")
-        params.append(f.day_from)
-    if f.day_to:
-        clauses.append("t.published_day <= ?")
-        params.append(f.day_to)
+    for bound, day in ((">=", f.day_from), ("<=", f.day_to)):
+        if day:  # on the texts too when they are read: only the period's storage of `mentions` is scanned
+            for alias in ("t", "m") if f.q else ("t",):
+                clauses.append(f"{alias}.published_day {bound} ?")
+                params.append(day)
     if f.q:
         pattern = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         clauses.append("(m.text ILIKE ? ESCAPE '\\' OR m.title ILIKE ? ESCAPE '\\')")
