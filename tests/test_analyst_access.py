@@ -203,8 +203,9 @@ def test_zmot_migrate_keeps_every_row_and_cursor_of_the_demo_warehouse(demo_ware
     assert _all_tables(analyst.connect(legacy)) == before
 
 
-ADDED_SINCE_7 = {"mentions": "date_missing", "alerts": "drivers",  # columns of migrations 8, 10 and 12
-                 "daily_signals": "clusters, authors, negative_clusters, negative_authors, lzmot_clusters, lzmot_authors"}
+ADDED_SINCE_7 = {"mentions": "date_missing", "alerts": "drivers",  # columns of migrations 8, 10, 12 and 15
+                 "daily_signals": "clusters, authors, negative_clusters, negative_authors, lzmot_clusters, lzmot_authors",
+                 "mention_nlp": "published_day", "mention_refs": "published_day"}
 
 
 def test_a_version_7_single_file_warehouse_is_adopted_and_migrated_by_the_first_load(

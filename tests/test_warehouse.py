@@ -209,11 +209,36 @@ def test_the_targets_table_is_filled_when_an_older_warehouse_is_migrated(tmp_pat
                          {"a": ("neutral", 0.0), "b": ("negative", -0.7)}))
     before = con.execute("SELECT * FROM v_target_mentions ORDER BY ALL").fetchall()
     con.execute("DROP VIEW v_target_mentions; DROP TABLE mention_targets; ALTER TABLE mentions DROP COLUMN date_missing; "
+                "ALTER TABLE mention_nlp DROP COLUMN published_day; ALTER TABLE mention_refs DROP COLUMN published_day; "
                 "DELETE FROM schema_version WHERE version >= 5")  # the file as schema version 4 left it
     con.close()
     con = connect(path)  # migration 5 again, on a file that already holds mentions
     assert con.execute("SELECT * FROM v_target_mentions ORDER BY ALL").fetchall() == before
     assert [r[1] for r in before] == ["Acme", "Acme"] and {r[12] for r in before} == {"neutral", "negative"}
+
+
+def _days_of_nlp_and_refs(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return con.execute("SELECT m.native_id, m.published_day, n.published_day, r.published_day FROM mentions m "
+                       "JOIN mention_nlp n USING (mention_id) JOIN mention_refs r USING (mention_id) ORDER BY 1").fetchall()
+
+
+def test_migration_15_gives_nlp_and_references_their_mention_day_and_the_loader_keeps_it(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    con = connect(path)
+    later = T0 + timedelta(days=3)
+    load_run(con, _stage(tmp_path, "r1", [_mention("a", "Acme"), _mention("b", "Acme bad", later)],
+                         {"a": ("neutral", 0.0), "b": ("negative", -0.7)}))
+    before = {t: con.execute(f"SELECT * EXCLUDE (published_day) FROM {t} ORDER BY ALL").fetchall()
+              for t in ("mention_nlp", "mention_refs")}
+    con.execute("ALTER TABLE mention_nlp DROP COLUMN published_day; ALTER TABLE mention_refs DROP COLUMN published_day; "
+                "DELETE FROM schema_version WHERE version >= 15")  # the file as schema version 14 left it
+    con.close()
+    con = connect(path)
+    assert {t: con.execute(f"SELECT * EXCLUDE (published_day) FROM {t} ORDER BY ALL").fetchall() for t in before} == before
+    assert _days_of_nlp_and_refs(con) == [("a", T0.date(), T0.date(), T0.date()), ("b", later.date(), later.date(), later.date())]
+    moved = dataclasses.replace(_mention("a", "Acme, edited"), published_at=later + timedelta(days=1))
+    load_run(con, _stage(tmp_path, "r2", [moved], {"a": ("positive", 0.4)}))  # an edit that moves the mention's day
+    assert _days_of_nlp_and_refs(con)[0] == ("a", moved.published_at.date(), moved.published_at.date(), moved.published_at.date())
 
 
 # mentions.mention_id and mention_nlp.mention_id carry no index since migration 6 (it was most of a
@@ -301,7 +326,8 @@ def test_a_version_5_warehouse_migrates_with_its_data_and_loads_after(tmp_path: 
     old.execute(f"ATTACH '{tmp_path / 'current.duckdb'}' AS cur (READ_ONLY)")
     for table in ("mentions", "mention_nlp", "mention_refs", "mention_targets", "daily_signals", "source_state", "runs"):
         added_later = {"mentions": " EXCLUDE (date_missing)",  # migration 8
-                       "daily_signals": f" EXCLUDE ({', '.join(VOICE_COLUMNS)})"}.get(table, "")  # migration 12
+                       "daily_signals": f" EXCLUDE ({', '.join(VOICE_COLUMNS)})",  # migration 12
+                       "mention_nlp": " EXCLUDE (published_day)", "mention_refs": " EXCLUDE (published_day)"}.get(table, "")  # 15
         old.execute(f"INSERT INTO {table} SELECT *{added_later} FROM cur.{table}")
     old.execute("DETACH cur")
     assert schema_version(old) == 5
@@ -316,6 +342,7 @@ def test_a_version_5_warehouse_migrates_with_its_data_and_loads_after(tmp_path: 
     voices = len(VOICE_COLUMNS)  # added by migration 12 at the end, and counted from the stored mentions
     assert {row[-voices:] for row in after["daily_signals"]} == {(2, 1, 1, 1, 0, 0)}  # two texts, one author, one negative
     assert {**after, "mentions": [row[:-1] for row in after["mentions"]],
+            "mention_nlp": [row[:-1] for row in after["mention_nlp"]], "mention_refs": [row[:-1] for row in after["mention_refs"]],
             "daily_signals": [row[:-voices] for row in after["daily_signals"]]} == before  # every row kept, column for column
     assert con.execute("SELECT count(*) FROM mention_clusters").fetchall() == [(2,)]
     assert con.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name IN ('mentions', 'mention_nlp') "

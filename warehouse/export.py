@@ -9,8 +9,8 @@ import duckdb
 # table -> the SELECT that exports it, with the day column it is partitioned by (None: one file)
 EXPORTS: dict[str, tuple[str, str | None]] = {
     "mentions": ("SELECT * FROM mentions", "published_day"),
-    "mention_nlp": ("SELECT n.*, m.published_day FROM mention_nlp n JOIN mentions m USING (mention_id)", "published_day"),
-    "mention_refs": ("SELECT r.*, m.published_day FROM mention_refs r JOIN mentions m USING (mention_id)", "published_day"),
+    "mention_nlp": ("SELECT * FROM mention_nlp", "published_day"),
+    "mention_refs": ("SELECT * FROM mention_refs", "published_day"),
     "daily_signals": ("SELECT * FROM daily_signals", "day"),
     "mention_tags": ("SELECT * FROM mention_tags", "published_day"),
     "daily_tag_signals": ("SELECT * FROM daily_tag_signals", "day"),

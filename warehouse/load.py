@@ -126,8 +126,11 @@ def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun, clusters: ClusterRu
     nlp = "read_parquet(?)"
     if _has_duplicates(con, nlp, "mention_id", [str(staged.nlp_file)]):
         nlp = f"(SELECT * FROM {nlp} QUALIFY row_number() OVER (PARTITION BY mention_id) = 1)"
-    con.execute(f"INSERT INTO mention_nlp BY NAME SELECT * FROM {nlp}{only_changed}", [str(staged.nlp_file)])
-    con.execute(f"CREATE OR REPLACE TEMP TABLE new_refs AS SELECT * FROM read_parquet(?){only_changed}", [str(staged.refs_file)])
+    # NLP rows and references carry their mention's day (015_nlp_refs_day.sql), taken from the run's mentions.
+    con.execute(f"INSERT INTO mention_nlp BY NAME SELECT n.*, i.published_day FROM {nlp} n JOIN incoming i USING (mention_id)"
+                f"{only_changed}", [str(staged.nlp_file)])
+    con.execute("CREATE OR REPLACE TEMP TABLE new_refs AS SELECT r.*, i.published_day FROM read_parquet(?) r "
+                f"JOIN incoming i USING (mention_id){only_changed}", [str(staged.refs_file)])
     if _has_duplicates(con, "new_refs", "mention_id, ref_index"):
         con.execute(
             "CREATE OR REPLACE TEMP TABLE new_refs AS SELECT * FROM new_refs "

@@ -14,7 +14,7 @@ import ipaddress
 import os
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -142,6 +142,7 @@ def create_app(warehouse: Path, credentials: Credentials | None = None) -> Starl
     """The dashboard over one warehouse file."""
     templates = Environment(loader=PackageLoader("zmot.workbench", "templates"), autoescape=select_autoescape(default=True))
     templates.globals.update(MOMENTS=MOMENTS, SENTIMENTS=SENTIMENTS, SORTS=list(queries.SORTS), with_query=_with_query,
+                             LINES_COUNTED=queries.LINES_COUNTED, OVERVIEW_DAYS=queries.OVERVIEW_DAYS,
                              safe_href=_safe_href)
     templates.filters["cell"] = _cell
 
@@ -179,37 +180,70 @@ def create_app(warehouse: Path, credentials: Credentials | None = None) -> Starl
         return csv_or(request, "overview", rows, lambda: page(
             request, "overview.html", cards=cards, first=first, last=last, sql=[queries.OVERVIEW, queries.OPEN_ALERTS]))
 
+    def listed(con: duckdb.DuckDBPyConnection, f: MentionFilter, total: int, *, limit: int = queries.PAGE_SIZE,
+               language: bool = True) -> tuple[list[dict[str, Any]], Query]:
+        """A page of the list; folded, from a prefix of the chosen rows grown until it gives the page (or holds all)."""
+        listing = queries.mentions(f, limit=limit, language=language)
+        rows = run(con, listing)
+        if f.copies != "all":
+            prefix = 2 * max(f.page, 1) * limit
+            while len(rows) < limit and prefix < total:
+                prefix *= 4
+                listing = queries.mentions(f, limit=limit, language=language, prefix=prefix)
+                rows = run(con, listing)
+        return rows, listing
+
     def mentions(request: Request) -> Response:
         try:
             f = _mention_filter(request)
         except ValueError as exc:
             return PlainTextResponse(f"bad filter: {exc}\n", status_code=400)
-        csv_wanted = request.query_params.get("format") == "csv"
-        listing, count = queries.mentions(f, csv=csv_wanted), queries.mentions_count(f)
         with reading(warehouse) as con:
-            rows = run(con, listing)
-            if csv_wanted:
-                return _csv("mentions", rows)
-            counted = run(con, count)[0]
+            if f.q and not (f.day_from or f.day_to):
+                # reading every text takes seconds at 10 M: a search covers the overview's period unless told otherwise
+                last = run(con, queries.LATEST_DAY)[0]["last"] or date.today()
+                f = replace(f, day_from=last - timedelta(days=queries.OVERVIEW_DAYS - 1))
+            if request.query_params.get("format") == "csv":
+                return _csv("mentions", run(con, queries.mentions(f, csv=True)))
+            count = queries.mentions_count(f)
+            total = run(con, count)[0]["mentions"]
+            rows, listing = listed(con, f, total)
+            asked = [listing, count]
+            lines: int | None = total
+            if f.copies != "all":
+                lines = None
+                if total <= queries.LINES_COUNTED:
+                    asked.append(queries.lines_count(f))
+                    lines = run(con, asked[-1])[0]["lines"]
             choices: dict[str, list[str]] = {}
             for row in run(con, queries.FILTER_CHOICES):
                 choices.setdefault(row["facet"], []).append(row["value"])
-        total, lines = counted["mentions"], counted["lines"]
-        pages = max(1, -(-lines // queries.PAGE_SIZE))
-        return page(request, "mentions.html", rows=rows, total=total, lines=lines, f=f, pages=pages, choices=choices,
-                    sql=[listing, count])
+        pages = None if lines is None else max(1, -(-lines // queries.PAGE_SIZE))
+        more = len(rows) == queries.PAGE_SIZE if pages is None else f.page < pages
+        return page(request, "mentions.html", rows=rows, total=total, lines=lines, f=f, pages=pages, more=more,
+                    choices=choices, sql=asked)
 
     def mention(request: Request) -> Response:
         mention_id = request.path_params["mention_id"]
-        asked = [Query(queries.MENTION.sql, [mention_id, mention_id])]
+        try:  # the list links give the day; a bare id (or a day an edit moved) is looked up
+            days = [date.fromisoformat(request.query_params.get("day", "")[:10])]
+        except ValueError:
+            days = []
+        asked = [Query(queries.MENTION.sql, [mention_id, d, mention_id, d]) for d in days]
         with reading(warehouse) as con:
-            found = run(con, asked[0])
+            found = run(con, asked[0]) if asked else []
+            if not found:
+                asked = [Query(queries.MENTION_DAY.sql, [mention_id])]
+                days = [r["published_day"] for r in run(con, asked[0])]
+                if days:
+                    asked.append(Query(queries.MENTION.sql, [mention_id, days[0], mention_id, days[0]]))
+                    found = run(con, asked[-1])
             if found:
                 day = found[0]["published_day"]
-                asked += [Query(queries.MENTION_REFS.sql, [mention_id]),
+                asked += [Query(queries.MENTION_REFS.sql, [mention_id, day]),
                           Query(queries.MENTION_TARGETS.sql, [mention_id, day]),
                           Query(queries.MENTION_TAGS.sql, [mention_id, day])]
-                refs, targets, tags = run(con, asked[1]), run(con, asked[2]), run(con, asked[3])
+                refs, targets, tags = (run(con, q) for q in asked[-3:])
                 corrections = history(con, mention_id)
         if not found:
             return page(request, "missing.html", status_code=404, what=f"mention {mention_id}")
@@ -235,7 +269,7 @@ def create_app(warehouse: Path, credentials: Credentials | None = None) -> Starl
         except CorrectionError as exc:
             return RedirectResponse(back + "?" + urlencode({"error": str(exc)}), status_code=303)
         message = f"{done.brand}: {field} {done.old_value or '(none)'} -> {value}; signals of {done.day} recomputed"
-        return RedirectResponse(back + "?" + urlencode({"done": message}), status_code=303)
+        return RedirectResponse(back + "?" + urlencode({"done": message, "day": done.day}), status_code=303)
 
     def alerts(request: Request) -> Response:
         with reading(warehouse) as con:
@@ -291,12 +325,13 @@ def create_app(warehouse: Path, credentials: Credentials | None = None) -> Starl
             "series": Query(queries.MOMENT_SERIES.sql, [brand, first, last]),
             "normann": Query(queries.NORMANN_BALANCE.sql, [first, last, brand]),
             "authors": Query(queries.REPEAT_NEGATIVE_AUTHORS.sql, [first, last, brand]),
-            **{f"{m}_stories": queries.mentions(
-                MentionFilter(brand=brand, moment=m, day_from=first, day_to=last, sort=sort), limit=queries.STORY_LIMIT,
-                language=False)
-               for m, sort in queries.STORY_SORTS.items()},
         }
         found = {name: run(con, query) for name, query in asked.items()}
+        for m, sort in queries.STORY_SORTS.items():
+            stories = MentionFilter(brand=brand, moment=m, day_from=first, day_to=last, sort=sort)
+            total = run(con, queries.mentions_count(stories))[0]["mentions"]
+            found[f"{m}_stories"], asked[f"{m}_stories"] = listed(con, stories, total, limit=queries.STORY_LIMIT,
+                                                                  language=False)
         table = request.query_params.get("table", "series")
         if request.query_params.get("format") == "csv":
             return _csv(f"moments-{table}", found.get(table, found["series"]))

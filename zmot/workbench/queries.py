@@ -66,19 +66,23 @@ SELECT run_key, source_id, source_kind, stage, reason, message, url, left(payloa
 FROM rejects ORDER BY run_key DESC, source_id, reason
 """)
 
+MENTION_DAY = Query("""
+SELECT published_day FROM mentions WHERE mention_id = ?  -- a bare id: every id is read once, to learn the day
+""")
+
 MENTION = Query("""
 SELECT m.mention_id, m.source_kind, m.source_id, m.native_id, m.url, m.author, m.title, m.text, m.published_at,
        m.published_day, m.date_missing, m.rating, m.fetched_at, n.language, n.sentiment_label, round(n.sentiment_score, 3) AS sentiment_score,
        n.moment, n.stage, round(n.moment_confidence, 3) AS moment_confidence, n.moment_evidence, n.model_version
 FROM mentions m
-LEFT JOIN (SELECT * FROM mention_nlp WHERE mention_id = ?) n USING (mention_id)  -- filtered on both sides: no join over every row
-WHERE m.mention_id = ?
+LEFT JOIN (SELECT * FROM mention_nlp WHERE mention_id = ? AND published_day = ?) n USING (mention_id)
+WHERE m.mention_id = ? AND m.published_day = ?  -- the day skips every other day's storage, in both tables
 """)
 
 MENTION_REFS = Query("""
 SELECT ref_index, brand, product, matched_text, implicit, sentiment_label, round(sentiment_score, 3) AS sentiment_score,
        moment, stage, round(moment_confidence, 3) AS moment_confidence, moment_evidence
-FROM mention_refs WHERE mention_id = ? ORDER BY ref_index
+FROM mention_refs WHERE mention_id = ? AND published_day = ? ORDER BY ref_index
 """)
 
 MENTION_TARGETS = Query("""
@@ -104,6 +108,8 @@ ORDER BY facet, value
 BRANDS = Query("SELECT DISTINCT brand FROM daily_signals ORDER BY brand")
 
 LAST_DAY = Query("SELECT max(day) AS last FROM daily_signals WHERE brand = ?")
+
+LATEST_DAY = Query("SELECT max(day) AS last FROM daily_signals")
 
 MOMENT_SERIES = Query("""
 SELECT day, mentions, zmot, zmot_negative, lzmot, lzmot_negative, umot, umot_negative
@@ -162,7 +168,7 @@ def _chosen(f: MentionFilter) -> tuple[str, list[Any]]:
     """FROM and WHERE over mention_targets, joining the NLP or the text only when a filter needs them (10 M rows)."""
     joins = ""
     if f.language:
-        joins += "\nJOIN mention_nlp n ON n.mention_id = t.mention_id"
+        joins += "\nJOIN mention_nlp n ON n.mention_id = t.mention_id AND n.published_day = t.published_day"
     if f.q:
         joins += "\nJOIN mentions m ON m.mention_id = t.mention_id AND m.published_day = t.published_day"
     clauses = ["t.product = ?"]
@@ -175,12 +181,11 @@ def _chosen(f: MentionFilter) -> tuple[str, list[Any]]:
     if f.tag:  # a semi-join: mention_tags holds a few rows per tagged mention, no text
         clauses.append("t.mention_id IN (SELECT mention_id FROM mention_tags WHERE tag = ?)")
         params.append(f.tag)
-    if f.day_from:
-        clauses.append("t.published_day >= ?")
-        params.append(f.day_from)
-    if f.day_to:
-        clauses.append("t.published_day <= ?")
-        params.append(f.day_to)
+    for bound, day in ((">=", f.day_from), ("<=", f.day_to)):
+        if day:  # on the texts too when they are read: only the period's storage of `mentions` is scanned
+            for alias in ("t", "m") if f.q else ("t",):
+                clauses.append(f"{alias}.published_day {bound} ?")
+                params.append(day)
     if f.q:
         pattern = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         clauses.append("(m.text ILIKE ? ESCAPE '\\' OR m.title ILIKE ? ESCAPE '\\')")
@@ -188,42 +193,68 @@ def _chosen(f: MentionFilter) -> tuple[str, list[Any]]:
     return "FROM mention_targets t" + joins + "\nWHERE " + "\n  AND ".join(clauses), params
 
 
-def mentions(f: MentionFilter, *, csv: bool = False, limit: int = PAGE_SIZE, language: bool = True) -> Query:
+def mentions(f: MentionFilter, *, csv: bool = False, limit: int = PAGE_SIZE, language: bool = True,
+             prefix: int | None = None) -> Query:
     """One page of the filtered mentions (one row per mention and brand), or all of them (up to CSV_LIMIT) for CSV.
 
     Two steps, as the cookbook advises at millions of mentions: choose the rows in mention_targets, then
-    read the text and language of those rows only. On a page, a cluster of near-copies is one line (its
-    earliest mention in the chosen order) with the number of its other mentions the filters let through.
-    The language is in mention_nlp, which has no day to skip storage by: at 10 M mentions finding it is
-    most of a short list's time, so a list that does not show it (a page's top stories) leaves it out.
+    read the text and language of those rows only (by id and day, so only their days' storage is read).
+    On a folded page a cluster of near-copies is one line (its earliest mention in the chosen order) with
+    the number of its other mentions the filters let through. Folding every chosen row costs a window over
+    all of them (seconds at 10 M); instead only the first `prefix` rows in the chosen order are folded:
+    a cluster's first line there is its first line overall, so the page is exact when the prefix yields
+    enough lines (`folded_page` grows it until it does), and the sizes are counted for the page's clusters only.
     """
     chosen, params = _chosen(f)
     order = SORTS.get(f.sort, SORTS["newest"])
-    paging = f"LIMIT {CSV_LIMIT}" if csv else f"LIMIT {int(limit)} OFFSET {(max(f.page, 1) - 1) * int(limit)}"
-    nlp = "\nLEFT JOIN mention_nlp nl ON nl.mention_id = c.mention_id" if language else ""
+    offset = (max(f.page, 1) - 1) * int(limit)
+    nlp = "\nLEFT JOIN mention_nlp nl ON nl.mention_id = c.mention_id AND nl.published_day = c.published_day" if language else ""
     text = "m.url, m.title, m.text" if csv else "left(coalesce(m.title || ' | ', '') || m.text, 240) AS excerpt"
-    copies, fold = "0 AS copies", ""
-    if _folded(f, csv):
-        chosen = chosen.replace("FROM mention_targets t", "FROM mention_targets t" + _CLUSTER_JOIN, 1)
-        copies = f"count(*) OVER (PARTITION BY t.brand, {_CLUSTER}) - 1 AS copies"
-        fold = f"\nQUALIFY row_number() OVER (PARTITION BY t.brand, {_CLUSTER} ORDER BY {order.format(a='t')}) = 1"
-    return Query(f"""WITH chosen AS (
-SELECT t.mention_id, t.published_day, t.published_at, t.brand, t.product, t.source_kind, t.source_id, t.author,
-       t.sentiment_label, t.sentiment_score, t.moment, t.stage, {copies}
-{chosen}{fold}
-ORDER BY {order.format(a="t")}
-{paging}
-)
-SELECT c.mention_id, c.published_at, c.brand, c.product, c.source_kind, c.source_id, c.author, c.sentiment_label,
-       round(c.sentiment_score, 3) AS sentiment_score, c.moment, c.stage{", nl.language" if language else ""}, {text}{"" if csv else ", c.copies"}
+    picked = f"""SELECT t.mention_id, t.published_day, t.published_at, t.brand, t.product, t.source_kind, t.source_id, t.author,
+       t.sentiment_label, t.sentiment_score, t.moment, t.stage
+{chosen}
+ORDER BY {order.format(a="t")}"""
+    if csv:
+        steps, copies = f"chosen AS (\n{picked}\nLIMIT {CSV_LIMIT}\n)", ""
+    elif not _folded(f, csv):
+        steps, copies = f"chosen AS (\n{picked}\nLIMIT {int(limit)} OFFSET {offset}\n)", ", 0 AS copies"
+    else:
+        # from the page's clusters' members to their rows, not from every chosen row to its cluster
+        sized = chosen.replace("FROM mention_targets t", """FROM (SELECT mention_id, published_day, cluster_id FROM mention_clusters
+      WHERE cluster_id IN (SELECT cluster FROM chosen)) k
+JOIN mention_targets t ON t.mention_id = k.mention_id AND t.published_day = k.published_day""", 1)
+        steps = f"""prefix AS (
+{picked}
+LIMIT {int(prefix or 2 * (offset + int(limit)))}
+),
+chosen AS (
+SELECT p.*, {_CLUSTER.format(a="p")} AS cluster
+FROM prefix p{_CLUSTER_JOIN.format(a="p")}
+QUALIFY row_number() OVER (PARTITION BY p.brand, {_CLUSTER.format(a="p")} ORDER BY {order.format(a="p")}) = 1
+ORDER BY {order.format(a="p")}
+LIMIT {int(limit)} OFFSET {offset}
+),
+sizes AS (  -- the mentions the filters let through in each cluster on the page
+SELECT t.brand, k.cluster_id AS cluster, count(*) AS members
+{sized}
+GROUP BY ALL
+)"""
+        copies, nlp = ", coalesce(s.members, 1) - 1 AS copies", nlp + "\nLEFT JOIN sizes s ON s.brand = c.brand AND s.cluster = c.cluster"
+        params = params + params
+    return Query(f"""WITH {steps}
+SELECT c.mention_id, c.published_day, c.published_at, c.brand, c.product, c.source_kind, c.source_id, c.author, c.sentiment_label,
+       round(c.sentiment_score, 3) AS sentiment_score, c.moment, c.stage{", nl.language" if language else ""}, {text}{copies}
 FROM chosen c
 JOIN mentions m ON m.mention_id = c.mention_id AND m.published_day = c.published_day{nlp}
 ORDER BY {order.format(a="c")}""", params)
 
 
 # A mention not clustered (yet) is a cluster of its own.
-_CLUSTER_JOIN = "\nLEFT JOIN mention_clusters k ON k.mention_id = t.mention_id AND k.published_day = t.published_day"
-_CLUSTER = "coalesce(k.cluster_id, t.mention_id)"
+_CLUSTER_JOIN = "\nLEFT JOIN mention_clusters k ON k.mention_id = {a}.mention_id AND k.published_day = {a}.published_day"
+_CLUSTER = "coalesce(k.cluster_id, {a}.mention_id)"
+# Above this many mentions the lines they fold into are not counted (a distinct count over all of them takes
+# seconds at 10 M): the page says "more than" and pages on while pages are full.
+LINES_COUNTED = 20_000
 
 
 def _folded(f: MentionFilter, csv: bool) -> bool:
@@ -231,9 +262,13 @@ def _folded(f: MentionFilter, csv: bool) -> bool:
 
 
 def mentions_count(f: MentionFilter) -> Query:
-    """The mentions the filters select, and the lines they make on the page (clusters folded unless copies=all)."""
+    """The mentions the filters select (one filtered count over mention_targets)."""
     chosen, params = _chosen(f)
-    if not _folded(f, csv=False):
-        return Query(f"SELECT count(*) AS mentions, count(*) AS lines\n{chosen}", params)
-    chosen = chosen.replace("FROM mention_targets t", "FROM mention_targets t" + _CLUSTER_JOIN, 1)
-    return Query(f"SELECT count(*) AS mentions, count(DISTINCT (t.brand, {_CLUSTER})) AS lines\n{chosen}", params)
+    return Query(f"SELECT count(*) AS mentions\n{chosen}", params)
+
+
+def lines_count(f: MentionFilter) -> Query:
+    """The lines the selected mentions make on a folded page: their clusters (a mention not clustered is one)."""
+    chosen, params = _chosen(f)
+    chosen = chosen.replace("FROM mention_targets t", "FROM mention_targets t" + _CLUSTER_JOIN.format(a="t"), 1)
+    return Query(f"SELECT count(DISTINCT (t.brand, {_CLUSTER.format(a='t')})) AS lines\n{chosen}", params)
