@@ -13,6 +13,7 @@ import pytest
 
 from alerts.deliver import DeliveryError
 from alerts.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from connectors.http import FetchPolicy
 from tests.feeds_server import Route, serve
 from tests.test_notify import _detect, _warehouse
 from zmot.config import AlertsConfig
@@ -82,7 +83,8 @@ def test_a_receiver_that_keeps_failing_gets_the_alert_next_run_and_other_webhook
         with pytest.raises(DeliveryError, match="webhook down: server answered 500"):
             _notify(con, cfg, tmp_path, waits)
         assert len(_posts(server, "/down")) == 3 and len(waits) == 2  # the first try and two retries, backing off
-        assert waits[1] > waits[0] * 1.2
+        base = FetchPolicy.backoff_seconds  # each wait is base * 2**(retry - 1), jittered by 0.5-1.5
+        assert 0.5 * base <= waits[0] <= 1.5 * base and 1.0 * base <= waits[1] <= 3.0 * base
         assert con.execute("SELECT destination FROM deliveries").fetchall() == [("webhook:up",)]
         routes["/down"].status = 200  # the receiver is back
         assert _notify(con, cfg, tmp_path)["webhooks"]["posted"] == 1
