@@ -60,7 +60,7 @@ def smtp_target(settings: SmtpSettings) -> SmtpTarget:
             from airflow.sdk import BaseHook
 
             conn = BaseHook.get_connection(settings.airflow_conn_id)
-        except Exception as exc:  # Airflow raises several types for "not found"
+        except Exception as exc:  # noqa: BLE001 - Airflow raises several types for "not found"
             raise SmtpConfigError(
                 f"alerts.yaml: smtp.airflow_conn_id: connection {settings.airflow_conn_id!r} not found "
                 f"({type(exc).__name__}); create it or set AIRFLOW_CONN_{settings.airflow_conn_id.upper()}"
