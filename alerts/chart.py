@@ -21,12 +21,12 @@ def spike_chart(points: Sequence[tuple[datetime, float]], spike_at: datetime, ex
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")  # e.g. CJK brand names
         fig, ax = plt.subplots(figsize=(7.0, 2.6), dpi=110)
         try:
-            ax.plot([p[0] for p in points], [p[1] for p in points], color="#4a6fa5", linewidth=1.6,
+            ax.plot([p[0] for p in points], [p[1] for p in points], color="#4a6fa5", linewidth=1.6,  # type: ignore[arg-type]  # dates: the stubs miss matplotlib.dates' converter
                     marker="o", markersize=2.5, label="observed")
             ax.axhline(expected, color="#999999", linestyle="--", linewidth=1, label=f"expected ≈ {expected:.1f}")
             spike_values = [y for x, y in points if x == spike_at]
             if spike_values:
-                ax.scatter([spike_at], spike_values, color="#c0392b", s=60, zorder=3, label="spike")
+                ax.scatter([spike_at], spike_values, color="#c0392b", s=60, zorder=3, label="spike")  # type: ignore[arg-type]
             ax.set_title(title, fontsize=10, loc="left")
             ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %d"))
             ax.grid(alpha=0.25)

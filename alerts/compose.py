@@ -120,7 +120,7 @@ def compose(alert: AlertEmail, *, sender: str, recipients: list[str], sent_at: d
     chart_cid = f"chart-{alert.alert_id}@zmot-monitor"
     msg.add_alternative(_html(alert, chart_cid), subtype="html")
     png = spike_chart(alert.series, alert.window_start, alert.expected, header_safe(f"{alert.scope}: {alert.metric_label} per day"))
-    html_part = msg.get_payload()[1]
+    html_part = list(msg.iter_parts())[1]  # the alternative added above
     html_part.add_related(png, maintype="image", subtype="png", cid=f"<{chart_cid}>", filename="spike.png")
     return msg
 

@@ -167,8 +167,8 @@ def thing_to_mention(
         return None
     if _is_gone(kind, data):
         return None
-    author = clean_text(str(data.get("author") or ""))
-    author = None if not author or author == "[deleted]" else (pseudonym(author) if pseudonymise else author)
+    named = clean_text(str(data.get("author") or ""))
+    author = None if not named or named == "[deleted]" else (pseudonym(named) if pseudonymise else named)
     permalink = data.get("permalink") or _permalink(kind, data)
     metadata: dict[str, Any] = {
         "kind": "post" if kind == "t3" else "comment",

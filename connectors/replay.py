@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+LOOPBACK = "127.0.0.1"  # replays serve this machine only
 SELECTING_PARAMS = ("after", "before", "q", "id", "children")
 _SKIPPED_HEADERS = {"content-length", "content-encoding", "transfer-encoding", "connection", "set-cookie"}
 
@@ -69,7 +70,7 @@ class ReplayServer:
         self._lock = threading.Lock()
         for key, recorded in recordings or []:
             self.add(key, recorded)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = ThreadingHTTPServer((LOOPBACK, 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def add(self, key: str, recorded: Recorded) -> None:
@@ -88,8 +89,7 @@ class ReplayServer:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{LOOPBACK}:{self._server.server_port}"
 
     def __enter__(self) -> "ReplayServer":
         self._thread.start()

@@ -152,7 +152,7 @@ def _json_ld_items(tree: etree._Element, url: str, damage: list[tuple[str, str]]
     for script in tree.xpath('//script[@type="application/ld+json"]'):
         try:
             block = list(extractor.extract_items(script, base_url=url))
-        except Exception as exc:  # jstyleson and json raise several types for malformed JSON, RecursionError too
+        except Exception as exc:  # noqa: BLE001 - jstyleson and json raise several types for malformed JSON, RecursionError too
             skipped.append(f"{type(exc).__name__}: {str(exc)[:120]}")
             continue
         if _deeper_than(block, MAX_DEPTH):
@@ -181,7 +181,7 @@ def _deeper_than(value: Any, limit: int) -> bool:
 def _extruct_syntax(tree: etree._Element, url: str, syntax: str) -> list[Any]:
     try:
         return extruct.extract(tree, base_url=url, syntaxes=[syntax], uniform=True, errors="strict").get(syntax, [])
-    except Exception as exc:  # extruct surfaces lxml, rdflib and its own errors; one syntax failing is not fatal
+    except Exception as exc:  # noqa: BLE001 - extruct surfaces lxml, rdflib and its own errors; one syntax failing is not fatal
         log.debug("extruct %s failed on %s: %s", syntax, url, exc)
         return []
 

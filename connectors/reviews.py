@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from connectors.http import FetchError, FetchPolicy, TransientFetchError, fetch, polite_session
+from connectors.http import FetchError, FetchPolicy, FetchResponse, TransientFetchError, fetch, polite_session
 from connectors.kinds.reviews import ListingCursor, ReviewSource, ReviewsState
 from connectors.records import ExtractResult, Mention, Reject, first_seen_at, utc
 from connectors.review_extract import ExtractedReview, PageExtraction, ReviewPageError, extract_page
@@ -64,7 +64,7 @@ class _Politeness:
             return "robots_disallowed", f"{url}: robots.txt does not allow us to fetch this page; skipped"
         return None
 
-    def get(self, url: str, etag: str | None = None, last_modified: str | None = None):
+    def get(self, url: str, etag: str | None = None, last_modified: str | None = None) -> FetchResponse:
         self._wait_turn(url)
         try:
             response = fetch(url, policy=self.policy, etag=etag, last_modified=last_modified, session=self.session, sleep=self.sleep)

@@ -53,7 +53,7 @@ def html_to_text(markup: str) -> str:
         parser.feed(markup)
         parser.close()
         text = "".join(parser.parts)  # entities already decoded, once: "&amp;lt;" stays the text "&lt;"
-    except Exception:  # HTMLParser is lenient; this is the last resort for pathological markup
+    except Exception:  # noqa: BLE001 - HTMLParser is lenient; this is the last resort for pathological markup
         text = html.unescape(re.sub(r"<[^>]*>", " ", markup))
     return clean_text(text)
 

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pendulum
 from airflow.sdk import dag, get_current_context, task
@@ -48,11 +49,14 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from zmot.pools import writer_pool_name
 
+if TYPE_CHECKING:
+    from zmot.runcontext import RunContext
+
 WRITER_POOL = writer_pool_name()
 RETRIES = int(os.environ.get("ZMOT_TASK_RETRIES", "2"))
 
 
-def _run_context():
+def _run_context() -> RunContext:
     """Build the run's context from Airflow's, inside a task (imports stay out of DAG parsing)."""
     from zmot.runcontext import RunContext
 
@@ -78,7 +82,7 @@ def _run_context():
     },
     doc_md=__doc__,
 )
-def zmot_daily():
+def zmot_daily() -> None:
     @task(execution_timeout=timedelta(minutes=5))
     def list_sources() -> list[str]:
         from zmot import steps

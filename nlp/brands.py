@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,7 +107,7 @@ def _atoms(term: str) -> list[str]:
     return atoms
 
 
-def _trie_pattern(names: dict[tuple[str, ...], str | None]) -> str:
+def _trie_pattern(names: Mapping[tuple[str, ...], str | None]) -> str:
     """One alternation for many names, factored by common prefixes (fast on big catalogs); the longest
     name at a place is tried first. A name mapped to a plural suffix takes it optionally."""
     trie: dict[str, Any] = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import mmh3
 import numpy as np
@@ -49,7 +50,7 @@ class Block:
     values: np.ndarray
     width: int
 
-    def to_csr(self):
+    def to_csr(self) -> Any:  # a scipy.sparse.csr_matrix; SciPy ships no types
         from scipy import sparse  # training and evaluation only
 
         return sparse.csr_matrix((self.values, self.indices, self.indptr), shape=(len(self.indptr) - 1, self.width))

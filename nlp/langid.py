@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -72,7 +73,7 @@ def _model() -> _Model:
     )
 
 
-def _state_strings(identifier) -> tuple[np.ndarray, np.ndarray]:
+def _state_strings(identifier: Any) -> tuple[np.ndarray, np.ndarray]:
     """Each automaton state's depth and byte string (big-endian code), by breadth-first search.
 
     The first path to reach a state is its own string: any string leading to a state ends with the
@@ -105,7 +106,7 @@ def _state_strings(identifier) -> tuple[np.ndarray, np.ndarray]:
     return depth, code
 
 
-def _feature_strings(emits: np.ndarray, depth: np.ndarray, code: np.ndarray, n_features: int):
+def _feature_strings(emits: np.ndarray, depth: np.ndarray, code: np.ndarray, n_features: int) -> tuple[np.ndarray, np.ndarray]:
     """(length, code) of each feature: the string of the shallowest state that emits it."""
     emitting = np.flatnonzero(emits >= 0)
     emitting = emitting[np.argsort(depth[emitting], kind="stable")]
@@ -116,7 +117,7 @@ def _feature_strings(emits: np.ndarray, depth: np.ndarray, code: np.ndarray, n_f
     return depth[shallowest], code[shallowest]
 
 
-def _tagged(code: np.ndarray, length) -> np.ndarray:
+def _tagged(code: np.ndarray, length: np.ndarray | int) -> np.ndarray:
     """A byte string's key: its big-endian code with its length above, so b"a" and b"\\0a" differ."""
     return code.astype(np.uint64) | (np.asarray(length, dtype=np.uint64) << np.uint64(56))
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from nlp.langid import identify_many
-from nlp.scorers import DEFAULT_SCORER, load_scorer
+from nlp.scorers import DEFAULT_SCORER, SentimentScorer, load_scorer
 from nlp.target_sentiment import item_for, load_target_scorer
 from nlp.tweet_sentiment import load_tweet_scorer
 
@@ -31,13 +31,13 @@ def sentiment_lines(
         yield from _scored(batch, model)
 
 
-def _scored(batch: list[tuple[str, str | None]], model) -> Iterator[dict[str, Any]]:
+def _scored(batch: list[tuple[str, str | None]], model: SentimentScorer | None) -> Iterator[dict[str, Any]]:
     languages = identify_many([text for text, _ in batch])
     for (language, _), (label, score, name) in zip(languages, scores_toward(batch, model)):
         yield {"label": label, "score": round(score, 4), "language": language, "model": name}
 
 
-def scores_toward(batch: Sequence[tuple[str, str | None]], model=None) -> list[tuple[str, float, str]]:
+def scores_toward(batch: Sequence[tuple[str, str | None]], model: SentimentScorer | None = None) -> list[tuple[str, float, str]]:
     """(label, score, model name) per (text, target): toward the target where there is one, else the whole text.
 
     What `zmot sentiment` prints without the language; the moments read it too (nlp.moments.classify).

@@ -14,12 +14,16 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from nlp.doctext import sentence_bounds, text_of
 from nlp.switching import switches_to
+
+if TYPE_CHECKING:
+    from nlp.moment_model import MomentModel
 
 MOMENTS = ("zmot", "lzmot", "umot", "none")
 STAGES = ("discovery", "consideration", "purchase", "experience", "loyalty", "recommendation")
@@ -145,7 +149,7 @@ def model_version() -> str:
 
 
 @lru_cache(maxsize=1)
-def _model():
+def _model() -> MomentModel:
     from nlp.moment_model import load_moment_model
 
     return load_moment_model()

@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PROJECT = Path(__file__).resolve().parents[1]  # a source checkout: the labels are not packaged
 DATA = PROJECT.parent / "shared" / "data"
@@ -135,7 +136,7 @@ def _reddit() -> Iterator[Text]:
                 yield Text("reddit-api-recorded", path.name, thing["name"], match.group(1), text)
 
 
-def _things(node: object) -> Iterator[dict]:
+def _things(node: object) -> Iterator[dict[str, Any]]:
     if isinstance(node, dict):
         data = node.get("data")
         if node.get("kind") in ("t1", "t3") and isinstance(data, dict) and data.get("name"):

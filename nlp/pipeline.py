@@ -57,8 +57,9 @@ def _split_at_brackets(nlp: Language) -> None:
     """Brackets and pipes end a word, so "Acme Mobile[1]" (a footnote) and "Acme|Orbit" are separate tokens
     for the sentiment and moments of each reference (brand references themselves are found on the text,
     by nlp.brands.BrandFinder, whatever the tokens)."""
-    infixes = [*nlp.Defaults.infixes, r"[\[\]|{}]"]
-    nlp.tokenizer.infix_finditer = spacy.util.compile_infix_regex(infixes).finditer
+    infixes = [*(nlp.Defaults.infixes or ()), r"[\[\]|{}]"]
+    # a blank pipeline's tokenizer is a Tokenizer, which the stubs type as any callable
+    nlp.tokenizer.infix_finditer = spacy.util.compile_infix_regex(infixes).finditer  # type: ignore[union-attr]
 
 
 def _base(base: str) -> Language:

@@ -21,7 +21,6 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Union
 
 from connectors.kinds import KINDS
 
@@ -96,7 +95,7 @@ class Near:
     distance: int
 
 
-Node = Union[Words, FieldIs, And, Or, Not, Near]
+Node = Words | FieldIs | And | Or | Not | Near
 
 
 def rule_hash(node: Node) -> str:

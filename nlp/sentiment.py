@@ -9,6 +9,7 @@ model they are computed once for both.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 import numpy as np
@@ -16,7 +17,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from nlp.doctext import text_of
-from nlp.language import UNDETERMINED
+from nlp.langid import UNDETERMINED
 from nlp.scorers import load_scorer
 from nlp.target_sentiment import Item, load_target_scorer
 from nlp.tweet_sentiment import LABELS, TweetSentimentScorer, load_tweet_scorer
@@ -44,7 +45,7 @@ class Sentiment:
     def __call__(self, doc: Doc) -> Doc:
         return next(iter(self.pipe([doc])))
 
-    def pipe(self, docs, batch_size: int = 256):
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 256) -> Iterator[Doc]:
         batch: list[Doc] = []
         for doc in docs:
             batch.append(doc)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nlp.hashing import dense, hashed, logits, softmax, stack, word_ngrams
+from nlp.hashing import Block, dense, hashed, logits, softmax, stack, word_ngrams
 from nlp.switching import switches_to
 from nlp.tweet_sentiment import LABELS, normalise, vader, vader_scores
 
@@ -203,7 +203,7 @@ def _lexicon() -> dict[str, float]:
 
 
 class TargetFeatures:
-    def transform(self, items: Sequence[Item], whole: np.ndarray):
+    def transform(self, items: Sequence[Item], whole: np.ndarray) -> Block:
         """Hashed features and dense scores: VADER on the clause and across a contrast, its lexicon on the
         five words each side; the whole-text model's log-probabilities."""
         rows, lexicon = [], []

@@ -14,9 +14,10 @@ import argparse
 import csv
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -96,7 +97,7 @@ def inputs(examples: Sequence[Example]) -> tuple[list[MomentInput], list[tuple[s
     return [MomentInput(r.scope, r.target, r.tokens) for r in readings], [CONTRADICTS.get(label, ()) for label, _ in scored]
 
 
-def fit(x, y: np.ndarray, c: float) -> LogisticRegression:
+def fit(x: Any, y: np.ndarray, c: float) -> LogisticRegression:  # x: a SciPy sparse matrix
     return LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit(x, y)
 
 
@@ -105,11 +106,11 @@ def as_model(clf: LogisticRegression, threshold: float, temperature: float, name
     return MomentModel(clf.coef_[order], clf.intercept_[order], threshold, temperature, name, c)
 
 
-def macro_f1(gold: Sequence[str], predicted: Sequence[str], classes: Sequence[str] = CLASSES) -> float:
+def macro_f1(gold: Sequence[str] | np.ndarray, predicted: Sequence[str], classes: Sequence[str] = CLASSES) -> float:
     return float(np.mean([per_class(gold, predicted)[c][2] for c in classes]))
 
 
-def per_class(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, tuple[float, float, float, int]]:
+def per_class(gold: Sequence[str] | np.ndarray, predicted: Sequence[str]) -> dict[str, tuple[float, float, float, int]]:
     """Precision, recall, F1 and support per class."""
     out = {}
     for c in CLASSES:
@@ -123,7 +124,7 @@ def per_class(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, tuple[
     return out
 
 
-def _temperature(model: MomentModel, items: list[MomentInput], gold: Sequence[str]) -> float:
+def _temperature(model: MomentModel, items: list[MomentInput], gold: Sequence[str] | np.ndarray) -> float:
     """The temperature that minimises the dev log loss: probabilities that mean what they say."""
     index = np.array([CLASSES.index(g) for g in gold])
     best, best_loss = 1.0, float("inf")
@@ -136,7 +137,7 @@ def _temperature(model: MomentModel, items: list[MomentInput], gold: Sequence[st
     return best
 
 
-def train(examples: list[Example], *, log=print) -> tuple[MomentModel, dict]:
+def train(examples: list[Example], *, log: Callable[[str], None] = print) -> tuple[MomentModel, dict[str, Any]]:
     """Choose C, temperature and threshold on dev; refit on train+dev; return the model and the choices."""
     from nlp.moment_model import MomentFeatures
 
@@ -148,7 +149,7 @@ def train(examples: list[Example], *, log=print) -> tuple[MomentModel, dict]:
     train_rows, dev_rows = np.where(split == "train")[0], np.where(split == "dev")[0]
     dev_items = [items[i] for i in dev_rows]
     dev_blocked = [blocked[i] for i in dev_rows]
-    best = None
+    best: tuple[float, float, float, float] | None = None
     for c in C_GRID:
         model = as_model(fit(x[train_rows], y[train_rows], c), 0.5, 1.0, "candidate", c)
         model.temperature = _temperature(model, dev_items, y[dev_rows])
@@ -159,7 +160,9 @@ def train(examples: list[Example], *, log=print) -> tuple[MomentModel, dict]:
             score = macro_f1(y[dev_rows], predicted)
             if best is None or score > best[0]:
                 best = (score, c, threshold, model.temperature)
+        assert best is not None
         log(f"  C={c}: best dev macro F1 so far {best[0]:.3f} (C={best[1]}, threshold={best[2]}, T={best[3]})")
+    assert best is not None
     _, c, threshold, temperature = best
     chosen = as_model(fit(x[train_rows], y[train_rows], c), threshold, temperature, "train-only", c)
     dev_predicted = [m for m, _ in chosen.decide(chosen.probabilities(dev_items), dev_blocked)]

@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     y = [LABELS.index(label) for _, label in rows]
     cut = len(rows) // 10
     X_hold, y_hold, X_train, y_train = X[:cut], y[:cut], X[cut:], y[cut:]
-    best = (None, -1.0, None)
+    best: tuple[float, float, np.ndarray] | None = None
     for c in (0.5, 1.0, 2.0, 4.0):
         model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
         model.fit(X_train, y_train)
@@ -123,8 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         bias = best_bias(probs, y_hold)
         score = macro_recall(y_hold, np.argmax(np.log(probs + 1e-12) + bias, axis=1))
         print(f"C={c}: held-out macro recall {score:.4f} with class offsets {bias.round(2).tolist()}")
-        if score > best[1]:
+        if best is None or score > best[1]:
             best = (c, score, bias)
+    assert best is not None
     c, score, bias = best
     model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
     model.fit(X, y)

@@ -25,6 +25,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -164,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     y_train = np.array([LABELS.index(e.label) for e in train])
     y_dev = np.array([LABELS.index(e.label) for e in dev])
     dev_sources = np.array([e.source for e in dev])
-    best = (None, -1.0)
+    best: tuple[tuple[float, float, Any], float] | None = None
     for power in (0.5,):
         weights = sample_weights([e.source for e in train], y_train, power)
         for c in (4.0, 8.0):
@@ -175,8 +176,9 @@ def main(argv: list[str] | None = None) -> int:
             score = float(np.mean(list(per_source.values())))
             print(f"C={c} source power={power}: dev macro-F1 {score:.4f} "
                   + " ".join(f"{s} {v:.3f}" for s, v in per_source.items()), flush=True)
-            if score > best[1]:
+            if best is None or score > best[1]:
                 best = ((c, power, model), score)
+    assert best is not None
     (c, power, model), score = best
     name = f"target-linear-1 (C={c}, source power {power})"
     save(args.out, model.coef_, model.intercept_, name)

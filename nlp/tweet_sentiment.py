@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,7 @@ def mark_negation(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def vader():
+def vader() -> Any:  # vaderSentiment's SentimentIntensityAnalyzer; the package ships no types
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     return SentimentIntensityAnalyzer()

@@ -155,10 +155,10 @@ def alert_drivers(
     )
 
 
-def _stories(window: list[tuple]) -> list[Share]:
+def _stories(window: list[tuple[Any, ...]]) -> list[Share]:
     """The largest clusters of near-copies in the window (two mentions or more), each by the start of its text."""
     sizes = Counter(r[8] for r in window)
-    first_text = {}
+    first_text: dict[Any, str] = {}
     for r in sorted(window, key=lambda r: r[1]):
         first_text.setdefault(r[8], r[5])
     return [Share(_excerpt(first_text[cluster]), size, round(size / len(window), 4))

@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import duckdb
 import mmh3
@@ -117,7 +118,7 @@ def assign_clusters(con: duckdb.DuckDBPyConnection, mentions_query: str, rules: 
         total += len(rows)
 
 
-def _assign_batch(con: duckdb.DuckDBPyConnection, rows: list[tuple], rules: ClusterRules) -> None:
+def _assign_batch(con: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]], rules: ClusterRules) -> None:
     ids = [r[0] for r in rows]
     times: list[datetime] = [r[1] for r in rows]
     sigs, signed = signatures([normalised_words(r[2], r[3]) for r in rows])

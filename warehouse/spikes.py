@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 
@@ -337,7 +338,7 @@ def _naive(t: datetime) -> datetime:
     return t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo else t
 
 
-def spikes_from_csv(lines: Iterable[str], rules: DetectorRules = DetectorRules()) -> Iterator[dict]:
+def spikes_from_csv(lines: Iterable[str], rules: DetectorRules = DetectorRules()) -> Iterator[dict[str, Any]]:
     """The `zmot spikes` contract: CSV `timestamp,value` in, one dict per alert out."""
     reader = csv.reader(line for line in lines if line.strip())
     header = next(reader, None)

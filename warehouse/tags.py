@@ -8,7 +8,7 @@ of rules that changed or went. `daily_tag_signals` is recomputed with `daily_sig
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
@@ -124,7 +124,7 @@ def _matched(rules: list[TagRule], subjects: Iterable[tuple[Any, ...]]) -> Itera
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple[Any, ...]], *, create: bool = False) -> None:
     if not rows and not create:
         return
-    columns = list(zip(*rows)) if rows else [[] for _ in _TAG_SCHEMA]
+    columns: list[Sequence[Any]] = list(zip(*rows)) if rows else [[] for _ in _TAG_SCHEMA]
     arrow = pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, _TAG_SCHEMA)], schema=_TAG_SCHEMA)
     con.register("tag_rows", arrow)
     try:

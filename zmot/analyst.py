@@ -41,7 +41,7 @@ class QueryError(ValueError):
     """The analyst's SQL could not run; the message is DuckDB's, with the query's first line."""
 
 
-def run_query(warehouse: Path, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple]]:
+def run_query(warehouse: Path, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run one statement on a read-only connection: analysts cannot change the warehouse by accident."""
     con = open_published(warehouse)
     try:

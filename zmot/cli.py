@@ -6,11 +6,11 @@ import argparse
 import json
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from zmot.errors import ConfigError
 from zmot.runcontext import WAREHOUSE_FILE, default_config_dir, default_data_dir, default_warehouse
@@ -418,7 +418,7 @@ def _sentiment(args: argparse.Namespace) -> int:
 def _moments(args: argparse.Namespace) -> int:
     from nlp.moments import classify
 
-    def judged(texts: list[str], targets: list[str | None]) -> Iterator[dict]:
+    def judged(texts: list[str], targets: list[str | None]) -> Iterator[dict[str, Any]]:
         for result in classify(texts, targets):
             yield {"moment": result.moment, "stage": result.stage, "confidence": result.confidence,
                    "evidence": list(result.evidence)}
@@ -426,7 +426,7 @@ def _moments(args: argparse.Namespace) -> int:
     return _judge_lines(args, judged)
 
 
-def _judge_lines(args: argparse.Namespace, judge) -> int:
+def _judge_lines(args: argparse.Namespace, judge: Callable[[list[str], list[str | None]], Iterable[dict[str, Any]]]) -> int:
     """Plain lines or JSON lines in, one JSON object out per input line, in order; a bad JSON line gets an
     `error` object in its place (and a message on stderr naming its line), and the exit code says so."""
     from itertools import islice
@@ -574,7 +574,7 @@ def _input_lines(path: Path | None) -> Iterator[Iterator[str]]:
     stream: TextIO
     if path is None:
         stream = sys.stdin
-        stream.reconfigure(errors="replace")  # type: ignore[attr-defined]
+        stream.reconfigure(errors="replace")  # type: ignore[union-attr]
         yield (line.rstrip("\r\n") for line in stream)
     else:
         with path.open(encoding="utf-8", errors="replace") as stream:

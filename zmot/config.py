@@ -10,7 +10,7 @@ import difflib
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -24,7 +24,7 @@ from pydantic_core import PydanticCustomError
 
 from connectors.kinds import KINDS
 from connectors.kinds.base import ConfigModel as _Model
-from connectors.kinds.base import HttpPolicy, SourceName
+from connectors.kinds.base import HttpPolicy, SourceConfig, SourceName
 from nlp.query_language import Node, QueryError, parse, uses_fields
 from warehouse.cluster_rules import ClusterRules
 from warehouse.spike_rules import SpikeDefaults
@@ -177,7 +177,10 @@ class BrandCatalog(_Model):
 
 # --- sources.yaml ------------------------------------------------------------------------
 
-Source = Annotated[Union[tuple(spec.config for spec in KINDS.values())], Field(discriminator="kind")]  # noqa: UP007 - built from the registry
+if TYPE_CHECKING:  # the union below is built at run time, from the registry; a checker sees the base they share
+    Source = SourceConfig
+else:
+    Source = Annotated[Union[tuple(spec.config for spec in KINDS.values())], Field(discriminator="kind")]  # noqa: UP007 - built from the registry
 
 
 class SourcesConfig(_Model):
@@ -245,7 +248,7 @@ class AlertRules(SpikeDefaults):
     """When a jump is worth an email. The detector's knobs and their defaults come from SpikeDefaults, once."""
 
     metrics: list[Literal["negative_mentions", "lzmot_mentions", "negative_share", "avg_rating"]] = Field(
-        default_factory=lambda: ["negative_mentions", "lzmot_mentions"], min_length=1,
+        default=["negative_mentions", "lzmot_mentions"], min_length=1,
         description="Series to watch per brand: counts of negative or LZMOT mentions, the negative share, review ratings.",
     )
     per_product: bool = Field(default=False, description="Also watch each product's series.")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -44,12 +45,12 @@ def smtp_settings(cfg: AlertsConfig) -> SmtpSettings | None:
     example config at its mail server, e.g. Mailpit in docker-compose), else none: use the outbox."""
     if cfg.smtp is not None or not os.environ.get(SMTP_HOST_ENV):
         return cfg.smtp
-    return SmtpSettings(
-        host=os.environ[SMTP_HOST_ENV], port=int(os.environ.get("ZMOT_SMTP_PORT", "587")),
-        security=os.environ.get("ZMOT_SMTP_SECURITY", "starttls"),
-        username_env="ZMOT_SMTP_USER" if os.environ.get("ZMOT_SMTP_USER") else None,
-        password_env="ZMOT_SMTP_PASSWORD" if os.environ.get("ZMOT_SMTP_PASSWORD") else None,
-    )
+    return SmtpSettings.model_validate({
+        "host": os.environ[SMTP_HOST_ENV], "port": int(os.environ.get("ZMOT_SMTP_PORT", "587")),
+        "security": os.environ.get("ZMOT_SMTP_SECURITY", "starttls"),
+        "username_env": "ZMOT_SMTP_USER" if os.environ.get("ZMOT_SMTP_USER") else None,
+        "password_env": "ZMOT_SMTP_PASSWORD" if os.environ.get("ZMOT_SMTP_PASSWORD") else None,
+    })
 
 
 def smtp_target(settings: SmtpSettings) -> SmtpTarget:
@@ -59,7 +60,7 @@ def smtp_target(settings: SmtpSettings) -> SmtpTarget:
             from airflow.sdk import BaseHook
 
             conn = BaseHook.get_connection(settings.airflow_conn_id)
-        except Exception as exc:  # Airflow raises several types for "not found"
+        except Exception as exc:  # noqa: BLE001 - Airflow raises several types for "not found"
             raise SmtpConfigError(
                 f"alerts.yaml: smtp.airflow_conn_id: connection {settings.airflow_conn_id!r} not found "
                 f"({type(exc).__name__}); create it or set AIRFLOW_CONN_{settings.airflow_conn_id.upper()}"
@@ -118,7 +119,7 @@ def notify_pending(
 
 
 def build_alert_email(
-    con: duckdb.DuckDBPyConnection, row: dict[str, Any], cfg: AlertsConfig, also: list[dict[str, Any]] = ()
+    con: duckdb.DuckDBPyConnection, row: dict[str, Any], cfg: AlertsConfig, also: Sequence[dict[str, Any]] = ()
 ) -> AlertEmail:
     """Gather the series and the mentions behind one alert, and the brand's other jumps that day."""
     start: datetime = row["window_start"]
@@ -181,15 +182,15 @@ def _driving_mentions(con: duckdb.DuckDBPyConnection, scope: str, params: list[s
         """,
         params,
     ).fetchall()
-    chosen: dict[str, list] = {}
+    chosen: dict[str, DrivingMention] = {}
     copies: dict[str, int] = {}
     for *fields, cluster_id in rows:
         if cluster_id in chosen:
             copies[cluster_id] += 1
         elif len(chosen) < limit:
-            chosen[cluster_id] = fields
+            chosen[cluster_id] = DrivingMention(*fields)
             copies[cluster_id] = 0
-    return [DrivingMention(*fields, repeats=copies[cluster_id]) for cluster_id, fields in chosen.items()]
+    return [replace(mention, repeats=copies[cluster_id]) for cluster_id, mention in chosen.items()]
 
 
 def notify_all(
@@ -214,7 +215,7 @@ def notify_all(
 def webhook_target(settings: WebhookSettings) -> WebhookTarget:
     """The URL and the signing key from the environment variables alerts.yaml names."""
     where = f"{ALERTS_FILE}: webhooks[{settings.name}]"
-    url = settings.url
+    url = settings.url or ""  # the model holds exactly one of url and url_env
     if settings.url_env is not None:
         if not os.environ.get(settings.url_env):
             raise WebhookConfigError(f"{where}.url_env: environment variable {settings.url_env} is not set")

@@ -6,7 +6,9 @@ adding a kind is one module here and one line below (docs/sources.md).
 
 from __future__ import annotations
 
+from typing import Any
+
 from connectors.kinds import hackernews, reddit, reviews, rss
 from connectors.kinds.base import KindSpec
 
-KINDS: dict[str, KindSpec] = {spec.name: spec for spec in (rss.SPEC, reddit.SPEC, reviews.SPEC, hackernews.SPEC)}
+KINDS: dict[str, KindSpec[Any, Any]] = {spec.name: spec for spec in (rss.SPEC, reddit.SPEC, reviews.SPEC, hackernews.SPEC)}

@@ -73,6 +73,13 @@ class SourceConfig(ConfigModel):
     enabled: bool = True
     brands: list[str] = Field(default_factory=list, description="Only keep mentions of these brands; empty means all.")
 
+    if TYPE_CHECKING:  # every kind declares these as its last keys, after its own (see above)
+        backfill_days: int
+        http: HttpPolicy | None
+
+        def describe(self) -> str:
+            """What the source reads, in a phrase for logs and `zmot check-config`."""
+
     def local_urls(self) -> list[tuple[str, str]]:
         """(key, url) of the file: URLs this source reads, so `zmot check-config` can say which are missing."""
         return []

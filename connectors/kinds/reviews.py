@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -60,7 +60,7 @@ class ReviewsState(KindState):
 
     @classmethod
     def from_legacy(cls, stored: SourceState) -> "ReviewsState":
-        listings: dict[str, dict[str, object]] = {}
+        listings: dict[str, dict[str, Any]] = {}
         for key, value in stored.extra.items():
             prefix = next((p for p in LEGACY_PREFIXES if key.startswith(p)), None)
             if prefix and value:
