@@ -63,3 +63,9 @@ def test_a_state_written_by_a_newer_version_is_refused_rather_than_misread() -> 
     stored.extra[STATE_KEY] = json.dumps(newer)
     with pytest.raises(ValueError, match="stored state version 2"):
         RssState.read(stored)
+
+
+def test_a_state_holding_a_lone_surrogate_from_a_hostile_page_is_stored_and_read_back_unchanged() -> None:
+    state = RssState(watermark=WHEN, boundary_ids=["entry-\ud800", "fine"], etag='W/"\udfff"')
+    stored = SourceState.from_json(state.stored("news", "rss").to_json())  # as the warehouse keeps it
+    assert RssState.read(stored) == state

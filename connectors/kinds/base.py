@@ -118,7 +118,8 @@ class KindState(BaseModel):
     def stored(self, source_id: str, source_kind: str) -> SourceState:
         """The envelope the warehouse keeps: the watermark readable by SQL, the rest as this model's JSON."""
         return SourceState(source_id, source_kind, watermark=self.watermark,
-                           extra={STATE_KEY: self.model_dump_json(exclude_none=True)})
+                           # json.dumps escapes a lone surrogate a hostile page put in an id; pydantic's JSON refuses it
+                           extra={STATE_KEY: json.dumps(self.model_dump(mode="json", exclude_none=True))})
 
 
 @dataclass(frozen=True)
