@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import TypedDict, cast
+from typing import Any
 
 import duckdb
 
 
-class AlertRow(TypedDict):
-    """An alert as stored; `drivers` is AlertDrivers JSON, None for alerts stored before migration 010."""
+@dataclass(frozen=True)
+class AlertRecord:
+    """An alert as the `alerts` table stores it: what every delivery (email, webhook) starts from."""
 
     alert_id: str
     brand: str
@@ -24,13 +26,23 @@ class AlertRow(TypedDict):
     ratio: float
     severity: float
     reason: str
+
+
+@dataclass(frozen=True)
+class StoredAlert(AlertRecord):
+    """`drivers` is the AlertDrivers JSON stored with it, None for alerts stored before migration 010."""
+
     drivers: str | None
 
+    def record_fields(self) -> dict[str, Any]:
+        """The AlertRecord fields by name, to build what a delivery sends (which carries drivers parsed)."""
+        return {f.name: getattr(self, f.name) for f in fields(AlertRecord)}
 
-_COLUMNS = ", ".join(AlertRow.__annotations__)
+
+_COLUMNS = ", ".join(f.name for f in fields(StoredAlert))
 
 
-def pending_alerts(con: duckdb.DuckDBPyConnection) -> list[AlertRow]:
+def pending_alerts(con: duckdb.DuckDBPyConnection) -> list[StoredAlert]:
     """Alerts neither emailed nor suppressed, oldest window first."""
     rows = con.execute(
         f"SELECT {_COLUMNS} FROM alerts WHERE notified_at IS NULL AND delivery IS NULL ORDER BY window_start, alert_id"
@@ -38,7 +50,7 @@ def pending_alerts(con: duckdb.DuckDBPyConnection) -> list[AlertRow]:
     return [_alert(row) for row in rows]
 
 
-def alerts_to_post(con: duckdb.DuckDBPyConnection, not_before: datetime) -> list[AlertRow]:
+def alerts_to_post(con: duckdb.DuckDBPyConnection, not_before: datetime) -> list[StoredAlert]:
     """Alerts not suppressed whose window ended at or after `not_before` (naive UTC), oldest window first."""
     rows = con.execute(
         f"SELECT {_COLUMNS} FROM alerts WHERE (delivery IS NULL OR NOT starts_with(delivery, 'suppressed')) "
@@ -57,5 +69,5 @@ def mark_notified(
     )
 
 
-def _alert(row: tuple[object, ...]) -> AlertRow:
-    return cast(AlertRow, dict(zip(AlertRow.__annotations__, row, strict=True)))
+def _alert(row: tuple[Any, ...]) -> StoredAlert:
+    return StoredAlert(*row)

@@ -18,7 +18,7 @@ from alerts.deliver import DeliveryError, SmtpTarget, send_smtp, write_outbox
 from alerts.webhook import AlertPost, WebhookError, WebhookTarget, post_alert
 from warehouse.alert_drivers import AlertDrivers, alert_drivers
 from warehouse.alert_mentions import AlertMentions
-from warehouse.alert_queue import AlertRow, alerts_to_post, mark_notified, pending_alerts
+from warehouse.alert_queue import StoredAlert, alerts_to_post, mark_notified, pending_alerts
 from warehouse.deliveries import delivered, record_delivery
 from warehouse.detect import METRICS, SeriesKey, daily_series
 from zmot.config import ALERTS_FILE, AlertsConfig, SmtpSettings, WebhookSettings
@@ -94,47 +94,47 @@ def notify_pending(
     settings = smtp_settings(cfg)
     target = smtp_target(settings) if settings else None
     outbox = Path(cfg.outbox_dir) if Path(cfg.outbox_dir).is_absolute() else data_dir / cfg.outbox_dir
-    groups: dict[tuple[str, datetime], list[AlertRow]] = {}
+    groups: dict[tuple[str, datetime], list[StoredAlert]] = {}
     for record in pending:
-        groups.setdefault((record["brand"], record["window_start"]), []).append(record)
+        groups.setdefault((record.brand, record.window_start), []).append(record)
     deliveries = []
     for group in groups.values():
-        lead, *others = sorted(group, key=lambda r: (-r["severity"], r["alert_id"]))
+        lead, *others = sorted(group, key=lambda r: (-r.severity, r.alert_id))
         alert = build_alert_email(con, lead, cfg, also=others)
         msg = compose(alert, sender=cfg.sender, recipients=cfg.recipients, sent_at=now)
         delivery = send_smtp(msg, target) if target else write_outbox(msg, outbox, f"alert-{alert.alert_id}")
-        mark_notified(con, [r["alert_id"] for r in group], now.replace(tzinfo=None), msg["Message-ID"], delivery)
-        log.info("alerts %s delivered: %s (%s)", ", ".join(r["alert_id"] for r in group), msg["Subject"], delivery)
+        mark_notified(con, [r.alert_id for r in group], now.replace(tzinfo=None), msg["Message-ID"], delivery)
+        log.info("alerts %s delivered: %s (%s)", ", ".join(r.alert_id for r in group), msg["Subject"], delivery)
         deliveries.append(delivery)
     return {"sent": len(deliveries), "deliveries": deliveries}
 
 
 def build_alert_email(
-    con: duckdb.DuckDBPyConnection, row: AlertRow, cfg: AlertsConfig, also: Sequence[AlertRow] = ()
+    con: duckdb.DuckDBPyConnection, row: StoredAlert, cfg: AlertsConfig, also: Sequence[StoredAlert] = ()
 ) -> AlertEmail:
     """Gather the series and the mentions behind one alert, and the brand's other jumps that day."""
-    start: datetime = row["window_start"]
-    key = SeriesKey(row["brand"], row["product"], row["source_kind"])
-    series = daily_series(con, key, row["metric"], start.date() - timedelta(days=CHART_DAYS), start.date(), cfg.rules.voices)
-    query = AlertMentions.of(key, start, row["metric"])
+    start: datetime = row.window_start
+    key = SeriesKey(row.brand, row.product, row.source_kind)
+    series = daily_series(con, key, row.metric, start.date() - timedelta(days=CHART_DAYS), start.date(), cfg.rules.voices)
+    query = AlertMentions.of(key, start, row.metric)
     mentions = _driving_mentions(query.rows(con), cfg.rules.max_mentions_per_email)
     return AlertEmail(
-        alert_id=row["alert_id"], brand=row["brand"], product=row["product"], source_kind=row["source_kind"],
-        metric=row["metric"], window_start=start, window_end=row["window_end"], observed=row["observed"],
-        expected=row["expected"], ratio=row["ratio"], severity=row["severity"], reason=row["reason"],
+        alert_id=row.alert_id, brand=row.brand, product=row.product, source_kind=row.source_kind,
+        metric=row.metric, window_start=start, window_end=row.window_end, observed=row.observed,
+        expected=row.expected, ratio=row.ratio, severity=row.severity, reason=row.reason,
         series=series, mentions=mentions, voices=cfg.rules.voices,
-        also=[AlsoUnusual(r["metric"], r["product"], r["source_kind"], r["observed"], r["expected"], r["ratio"]) for r in also],
+        also=[AlsoUnusual(r.metric, r.product, r.source_kind, r.observed, r.expected, r.ratio) for r in also],
         reproduce_sql=query.reproduce_sql, drivers=_drivers(con, row),
     )
 
 
-def _drivers(con: duckdb.DuckDBPyConnection, row: AlertRow) -> AlertDrivers:
+def _drivers(con: duckdb.DuckDBPyConnection, row: StoredAlert) -> AlertDrivers:
     """As stored with the alert; an alert stored before drivers were (migration 010) gets them now."""
-    if stored := row.get("drivers"):
-        return AlertDrivers.from_json(stored)
-    return alert_drivers(con, brand=row["brand"], product=row["product"], source_kind=row["source_kind"],
-                         mentions_condition=METRICS[row["metric"]].mentions, window_start=row["window_start"],
-                         window_end=row["window_end"])
+    if row.drivers:
+        return AlertDrivers.from_json(row.drivers)
+    return alert_drivers(con, brand=row.brand, product=row.product, source_kind=row.source_kind,
+                         mentions_condition=METRICS[row.metric].mentions, window_start=row.window_start,
+                         window_end=row.window_end)
 
 
 def _driving_mentions(rows: list[tuple[Any, ...]], limit: int) -> list[DrivingMention]:
@@ -202,13 +202,12 @@ def post_pending_webhooks(
     posted, failures = 0, []
     for settings in cfg.webhooks:
         destination = f"webhook:{settings.name}"
-        todo = [row for row in rows if not delivered(con, row["alert_id"], destination)]
+        todo = [row for row in rows if not delivered(con, row.alert_id, destination)]
         if not todo:
             continue
         target = webhook_target(settings)
         for record in todo:
-            fields: dict[str, Any] = {k: v for k, v in record.items() if k != "drivers"}
-            alert = AlertPost(**fields, drivers=_drivers(con, record))
+            alert = AlertPost(**record.record_fields(), drivers=_drivers(con, record))
             try:
                 detail = post_alert(alert, target, sleep=sleep)
             except WebhookError as exc:
