@@ -11,8 +11,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from alerts.chart import spike_chart
-from alerts.record import AlertRecord
 from warehouse.alert_drivers import AlertDrivers
+from warehouse.alert_queue import AlertRecord
 
 METRIC_LABELS = {
     "negative_mentions": "negative mentions",

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from alerts.record import AlertRecord
 from connectors.http import FetchError, FetchPolicy, post
 from warehouse.alert_drivers import AlertDrivers
+from warehouse.alert_queue import AlertRecord
 
 USER_AGENT = "zmot-monitor-webhook/1"
 SIGNATURE_HEADER = "X-Zmot-Signature"

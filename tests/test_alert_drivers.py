@@ -14,6 +14,7 @@ import duckdb
 from alerts.compose import AlertEmail, DrivingMention, compose
 from tests.conftest import shared_data
 from warehouse.alert_drivers import AlertDrivers, Phrase, Share, over_represented, terms
+from warehouse.alert_queue import StoredAlert
 from zmot.config import AlertsConfig
 from zmot.notify import build_alert_email
 from zmot.report import write_report
@@ -54,9 +55,9 @@ def test_the_demo_email_says_what_drives_it(demo_warehouse: Path) -> None:
     con = duckdb.connect(str(demo_warehouse), read_only=True)
     try:
         names = "alert_id, brand, product, source_kind, metric, window_start, window_end, observed, expected, ratio, severity, reason, drivers"
-        row = dict(zip([n.strip() for n in names.split(",")], con.execute(
+        row = StoredAlert(*con.execute(
             f"SELECT {names} FROM alerts WHERE brand = 'Acme Mobile' AND metric = 'negative_mentions' AND window_start = ?",
-            [SPIKE_DAY]).fetchall()[0]))
+            [SPIKE_DAY]).fetchall()[0])
         alert = build_alert_email(con, row, AlertsConfig())
     finally:
         con.close()

@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from warehouse.db import judge_targets, sql_text, transaction
+from warehouse.rows import dict_rows
 from warehouse.signals import recompute_signals_within
 
 MOMENTS = ("zmot", "lzmot", "umot", "none")  # nlp.moments.MOMENTS, without importing spaCy (a test keeps them equal)
@@ -107,12 +108,11 @@ def current_value(con: duckdb.DuckDBPyConnection, mention_id: str, brand: str, f
 
 def history(con: duckdb.DuckDBPyConnection, mention_id: str) -> list[dict[str, Any]]:
     """Every correction recorded for a mention, oldest first."""
-    result = con.execute(
+    return dict_rows(
+        con,
         "SELECT correction_id, brand, field, old_value, new_value, corrected_by, corrected_at, note "
         "FROM corrections WHERE mention_id = ? ORDER BY correction_id", [mention_id],
     )
-    columns = [d[0] for d in result.description]
-    return [dict(zip(columns, row)) for row in result.fetchall()]
 
 
 def training_rows(con: duckdb.DuckDBPyConnection) -> Iterator[dict[str, Any]]:

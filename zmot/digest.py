@@ -21,7 +21,9 @@ import duckdb
 
 from alerts.compose import header_safe
 from warehouse.alert_drivers import AlertDrivers
+from warehouse.brands import catalog_brands, match_brand
 from warehouse.deliveries import delivered, record_delivery
+from warehouse.digest_queries import digest_alerts, mention_moves, period_totals, story_lines
 from warehouse.new_names import BEFORE_DAYS, NewName, new_names
 from zmot.config import AlertsConfig
 
@@ -106,51 +108,27 @@ class Digest:
 
 def gather_digest(con: duckdb.DuckDBPyConnection, brand: str, period: DigestPeriod) -> Digest:
     """Everything the digest says, from the warehouse (read-only queries)."""
-    known = [r[0] for r in con.execute("SELECT brand FROM brands ORDER BY 1").fetchall()]
-    match = next((b for b in known if b.casefold() == brand.casefold()), None)
+    known = catalog_brands(con)
+    match = match_brand(known, brand)
     if match is None:
         raise DigestError(f"unknown brand {brand!r}; the warehouse has: {', '.join(known) or 'no brands yet'}")
     before = period.previous()
-    totals = _rows(con, """
-        SELECT day >= $start AS now, sum(mentions) AS mentions, sum(negative) AS negative,
-               sum(zmot) AS zmot, sum(lzmot) AS lzmot, sum(umot) AS umot
-        FROM daily_signals WHERE brand = $brand AND product = '*' AND source_kind = '*' AND day BETWEEN $before AND $end
-        GROUP BY 1""", {"brand": match, "start": period.start, "before": before.start, "end": period.end})
-    by_period = {r["now"]: r for r in totals}
+    by_period = {r["now"]: r for r in period_totals(con, match, period.start, before.start, period.end)}
     counts = {m: (int((by_period.get(True) or {}).get(m) or 0), int((by_period.get(False) or {}).get(m) or 0))
               for m in ("mentions", "negative", "zmot", "lzmot", "umot")}
     return Digest(
         brand=match, period=period, counts=counts,
         stories={m: _stories(con, match, period, m) for m in ("lzmot", "zmot")},
-        alerts=_rows(con, """
-            SELECT window_start, product, source_kind, metric, observed, expected, reason, drivers
-            FROM alerts WHERE brand = $brand AND window_start::DATE BETWEEN $start AND $end
-            ORDER BY window_start, severity DESC""", {"brand": match, "start": period.start, "end": period.end}),
+        alerts=digest_alerts(con, match, period.start, period.end),
         changes=_changes(con, match, period, before),
         new_names=new_names(con, match, period.start, period.end, limit=NEW_NAME_LIMIT),
     )
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    result = con.execute(sql, params)
-    names = [d[0] for d in result.description]
-    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
-
-
-_STORY_ORDER = {"lzmot": "sentiment_score ASC NULLS LAST, published_at DESC, mention_id",
-                "zmot": "published_at DESC, mention_id"}
-
-
 def _stories(con: duckdb.DuckDBPyConnection, brand: str, period: DigestPeriod, moment: str) -> list[Story]:
     """The period's stories of one moment, worst (LZMOT) or newest (ZMOT) first, one line per distinct text."""
-    rows = con.execute(f"""
-        SELECT published_at, source_kind, author,
-               CASE WHEN title IS NULL OR starts_with(text, title) THEN text ELSE title || ' — ' || text END, url
-        FROM v_brand_mentions
-        WHERE brand = ? AND moment = ? AND published_day BETWEEN ? AND ?
-        ORDER BY {_STORY_ORDER[moment]}""", [brand, moment, period.start, period.end]).fetchall()
     chosen: dict[str, list[Any]] = {}
-    for published_at, kind, author, text, url in rows:
+    for published_at, kind, author, text, url in story_lines(con, brand, moment, period.start, period.end):
         key = " ".join(text.casefold().split())
         if key in chosen:
             chosen[key][-1] += 1
@@ -161,13 +139,8 @@ def _stories(con: duckdb.DuckDBPyConnection, brand: str, period: DigestPeriod, m
 
 def _changes(con: duckdb.DuckDBPyConnection, brand: str, period: DigestPeriod, before: DigestPeriod) -> list[Change]:
     """The products and source kinds whose mentions moved most against the period before."""
-    rows = con.execute("""
-        SELECT CASE WHEN product <> '*' THEN 'product ' || product ELSE 'source ' || source_kind END AS what,
-               sum(mentions) FILTER (WHERE day >= $start) AS now, sum(mentions) FILTER (WHERE day < $start) AS before
-        FROM daily_signals
-        WHERE brand = $brand AND day BETWEEN $before AND $end AND ((product <> '*') <> (source_kind <> '*'))
-        GROUP BY 1""", {"brand": brand, "start": period.start, "before": before.start, "end": period.end}).fetchall()
-    changes = [Change(what, int(now or 0), int(was or 0)) for what, now, was in rows]
+    moves = mention_moves(con, brand, period.start, before.start, period.end)
+    changes = [Change(what, int(now or 0), int(was or 0)) for what, now, was in moves]
     return sorted((c for c in changes if c.now != c.before), key=lambda c: (-abs(c.now - c.before), c.what))[:CHANGE_LIMIT]
 
 

@@ -17,6 +17,8 @@ from alerts.compose import AlertEmail, AlsoUnusual, DrivingMention, compose
 from alerts.deliver import DeliveryError, SmtpTarget, send_smtp, write_outbox
 from alerts.webhook import AlertPost, WebhookError, WebhookTarget, post_alert
 from warehouse.alert_drivers import AlertDrivers, alert_drivers
+from warehouse.alert_mentions import AlertMentions
+from warehouse.alert_queue import StoredAlert, alerts_to_post, mark_notified, pending_alerts
 from warehouse.deliveries import delivered, record_delivery
 from warehouse.detect import METRICS, SeriesKey, daily_series
 from zmot.config import ALERTS_FILE, AlertsConfig, SmtpSettings, WebhookSettings
@@ -24,9 +26,6 @@ from zmot.config import ALERTS_FILE, AlertsConfig, SmtpSettings, WebhookSettings
 log = logging.getLogger(__name__)
 
 CHART_DAYS = 42
-_ALERT_COLUMNS = (
-    "alert_id, brand, product, source_kind, metric, window_start, window_end, observed, expected, ratio, severity, reason, drivers"
-)
 
 
 class SmtpConfigError(ValueError):
@@ -86,10 +85,7 @@ def notify_pending(
     """Send every alert not yet delivered, one email per brand and window (a digest when several of
     the brand's series jumped together); oldest first; one failure stops the rest for a retry."""
     now = now or datetime.now(timezone.utc)
-    pending = con.execute(
-        f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE notified_at IS NULL AND delivery IS NULL "
-        "ORDER BY window_start, alert_id"
-    ).fetchall()
+    pending = pending_alerts(con)
     if not pending:
         return {"sent": 0, "deliveries": []}
     if not cfg.recipients:
@@ -98,90 +94,51 @@ def notify_pending(
     settings = smtp_settings(cfg)
     target = smtp_target(settings) if settings else None
     outbox = Path(cfg.outbox_dir) if Path(cfg.outbox_dir).is_absolute() else data_dir / cfg.outbox_dir
-    names = [c.strip() for c in _ALERT_COLUMNS.split(",")]
-    groups: dict[tuple[str, datetime], list[dict[str, Any]]] = {}
-    for row in pending:
-        record = dict(zip(names, row))
-        groups.setdefault((record["brand"], record["window_start"]), []).append(record)
+    groups: dict[tuple[str, datetime], list[StoredAlert]] = {}
+    for record in pending:
+        groups.setdefault((record.brand, record.window_start), []).append(record)
     deliveries = []
     for group in groups.values():
-        lead, *others = sorted(group, key=lambda r: (-r["severity"], r["alert_id"]))
+        lead, *others = sorted(group, key=lambda r: (-r.severity, r.alert_id))
         alert = build_alert_email(con, lead, cfg, also=others)
         msg = compose(alert, sender=cfg.sender, recipients=cfg.recipients, sent_at=now)
         delivery = send_smtp(msg, target) if target else write_outbox(msg, outbox, f"alert-{alert.alert_id}")
-        con.executemany(
-            "UPDATE alerts SET notified_at = ?, message_id = ?, delivery = ? WHERE alert_id = ?",
-            [[now.replace(tzinfo=None), msg["Message-ID"], delivery, r["alert_id"]] for r in group],
-        )
-        log.info("alerts %s delivered: %s (%s)", ", ".join(r["alert_id"] for r in group), msg["Subject"], delivery)
+        mark_notified(con, [r.alert_id for r in group], now.replace(tzinfo=None), msg["Message-ID"], delivery)
+        log.info("alerts %s delivered: %s (%s)", ", ".join(r.alert_id for r in group), msg["Subject"], delivery)
         deliveries.append(delivery)
     return {"sent": len(deliveries), "deliveries": deliveries}
 
 
 def build_alert_email(
-    con: duckdb.DuckDBPyConnection, row: dict[str, Any], cfg: AlertsConfig, also: Sequence[dict[str, Any]] = ()
+    con: duckdb.DuckDBPyConnection, row: StoredAlert, cfg: AlertsConfig, also: Sequence[StoredAlert] = ()
 ) -> AlertEmail:
     """Gather the series and the mentions behind one alert, and the brand's other jumps that day."""
-    start: datetime = row["window_start"]
-    key = SeriesKey(row["brand"], row["product"], row["source_kind"])
-    series = daily_series(con, key, row["metric"], start.date() - timedelta(days=CHART_DAYS), start.date(), cfg.rules.voices)
-    scope, params = _scope(key, start, METRICS[row["metric"]].mentions)
-    order = MENTION_ORDER[row["metric"]]
-    mentions = _driving_mentions(con, scope, params, order, cfg.rules.max_mentions_per_email)
-    shown = scope
-    for value in params:
-        shown = shown.replace("?", "'" + value.replace("'", "''") + "'", 1)
-    reproduce = f"SELECT published_at, source_id, sentiment_score, moment, rating, text FROM v_target_mentions WHERE {shown} ORDER BY {order}"
+    start: datetime = row.window_start
+    key = SeriesKey(row.brand, row.product, row.source_kind)
+    series = daily_series(con, key, row.metric, start.date() - timedelta(days=CHART_DAYS), start.date(), cfg.rules.voices)
+    query = AlertMentions.of(key, start, row.metric)
+    mentions = _driving_mentions(query.rows(con), cfg.rules.max_mentions_per_email)
     return AlertEmail(
-        alert_id=row["alert_id"], brand=row["brand"], product=row["product"], source_kind=row["source_kind"],
-        metric=row["metric"], window_start=start, window_end=row["window_end"], observed=row["observed"],
-        expected=row["expected"], ratio=row["ratio"], severity=row["severity"], reason=row["reason"],
+        alert_id=row.alert_id, brand=row.brand, product=row.product, source_kind=row.source_kind,
+        metric=row.metric, window_start=start, window_end=row.window_end, observed=row.observed,
+        expected=row.expected, ratio=row.ratio, severity=row.severity, reason=row.reason,
         series=series, mentions=mentions, voices=cfg.rules.voices,
-        also=[AlsoUnusual(r["metric"], r["product"], r["source_kind"], r["observed"], r["expected"], r["ratio"]) for r in also],
-        reproduce_sql=reproduce, drivers=_drivers(con, row),
+        also=[AlsoUnusual(r.metric, r.product, r.source_kind, r.observed, r.expected, r.ratio) for r in also],
+        reproduce_sql=query.reproduce_sql, drivers=_drivers(con, row),
     )
 
 
-def _drivers(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> AlertDrivers:
+def _drivers(con: duckdb.DuckDBPyConnection, row: StoredAlert) -> AlertDrivers:
     """As stored with the alert; an alert stored before drivers were (migration 010) gets them now."""
-    if row.get("drivers"):
-        return AlertDrivers.from_json(row["drivers"])
-    return alert_drivers(con, brand=row["brand"], product=row["product"], source_kind=row["source_kind"],
-                         mentions_condition=METRICS[row["metric"]].mentions, window_start=row["window_start"],
-                         window_end=row["window_end"])
+    if row.drivers:
+        return AlertDrivers.from_json(row.drivers)
+    return alert_drivers(con, brand=row.brand, product=row.product, source_kind=row.source_kind,
+                         mentions_condition=METRICS[row.metric].mentions, window_start=row.window_start,
+                         window_end=row.window_end)
 
 
-# metric -> the order its mentions are quoted in (which mentions: METRICS): customers' own stories first
-MENTION_ORDER = {
-    "negative_mentions": "moment = 'lzmot' DESC, sentiment_score NULLS LAST, published_at, mention_id",
-    "negative_share": "moment = 'lzmot' DESC, sentiment_score NULLS LAST, published_at, mention_id",
-    "lzmot_mentions": "sentiment_score NULLS LAST, published_at, mention_id",
-    "avg_rating": "rating, published_at, mention_id",
-}
-
-
-def _scope(key: SeriesKey, day: datetime, condition: str) -> tuple[str, list[str]]:
-    """The WHERE clause (with ? parameters) that selects an alert's mentions."""
-    parts, params = ["brand = ?", "product = ?", "published_day = ?::DATE", condition], [key.brand, key.product, f"{day:%Y-%m-%d}"]
-    if key.source_kind != "*":
-        parts.append("source_kind = ?")
-        params.append(key.source_kind)
-    return " AND ".join(parts), params
-
-
-def _driving_mentions(con: duckdb.DuckDBPyConnection, scope: str, params: list[str], order: str, limit: int) -> list[DrivingMention]:
+def _driving_mentions(rows: list[tuple[Any, ...]], limit: int) -> list[DrivingMention]:
     """The mentions behind an alert, each cluster of near-copies once (reposts, syndication, floods) with its size."""
-    rows = con.execute(
-        f"""
-        SELECT published_at, source_id, author,
-               CASE WHEN title IS NULL OR starts_with(text, title) THEN text ELSE title || ' — ' || text END,
-               url, sentiment_label, sentiment_score, cluster_id
-        FROM v_target_mentions
-        WHERE {scope}
-        ORDER BY {order}
-        """,
-        params,
-    ).fetchall()
     chosen: dict[str, DrivingMention] = {}
     copies: dict[str, int] = {}
     for *fields, cluster_id in rows:
@@ -241,20 +198,16 @@ def post_pending_webhooks(
     now = now or datetime.now(timezone.utc)
     if not cfg.webhooks:
         return {"posted": 0, "failures": []}
-    rows = con.execute(
-        f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE (delivery IS NULL OR NOT starts_with(delivery, 'suppressed')) "
-        "AND window_end >= ? ORDER BY window_start, alert_id", [not_before.replace(tzinfo=None)],
-    ).fetchall()
-    names = [c.strip() for c in _ALERT_COLUMNS.split(",")]
+    rows = alerts_to_post(con, not_before.replace(tzinfo=None))
     posted, failures = 0, []
     for settings in cfg.webhooks:
         destination = f"webhook:{settings.name}"
-        todo = [dict(zip(names, row)) for row in rows if not delivered(con, row[0], destination)]
+        todo = [row for row in rows if not delivered(con, row.alert_id, destination)]
         if not todo:
             continue
         target = webhook_target(settings)
         for record in todo:
-            alert = AlertPost(**{k: v for k, v in record.items() if k != "drivers"}, drivers=_drivers(con, record))
+            alert = AlertPost(**record.record_fields(), drivers=_drivers(con, record))
             try:
                 detail = post_alert(alert, target, sleep=sleep)
             except WebhookError as exc:

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import matplotlib
 
 matplotlib.use("Agg")
@@ -23,8 +24,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from alerts.compose import copies  # noqa: E402
 from warehouse.alert_drivers import AlertDrivers  # noqa: E402
+from warehouse.brands import match_brand, signal_brands  # noqa: E402
 from warehouse.publish import open_published  # noqa: E402
-from warehouse.share_of_voice import VOICE_SQL, compared_brands, voice_params, with_shares  # noqa: E402
+from warehouse.report_queries import (  # noqa: E402
+    STORY_ORDER,
+    daily_totals,
+    last_signal_day,
+    product_totals,
+    report_alerts,
+    share_of_voice,
+    source_totals,
+    top_stories,
+)
 from zmot.workbench.queries import STORY_LIMIT  # noqa: E402
 
 EXCERPT_CHARS = 280
@@ -58,55 +69,26 @@ def write_report(warehouse: Path, brand: str, days: int, out: Path, *, end: date
     return out
 
 
-def _gather(con: Any, brand: str, days: int, end: date | None) -> dict[str, Any]:
-    known = [r[0] for r in con.execute("SELECT DISTINCT brand FROM daily_signals ORDER BY 1").fetchall()]
-    match = next((b for b in known if b.casefold() == brand.casefold()), None)
+def _gather(con: duckdb.DuckDBPyConnection, brand: str, days: int, end: date | None) -> dict[str, Any]:
+    known = signal_brands(con)
+    match = match_brand(known, brand)
     if match is None:
         raise ReportError(f"no signals for brand {brand!r}; the warehouse has: {', '.join(known) or 'no brands yet'}")
-    last = end or con.execute("SELECT max(day) FROM daily_signals WHERE brand = ?", [match]).fetchall()[0][0]
+    last = end or last_signal_day(con, match)
     period = Period(last - timedelta(days=days - 1), last)
-    window = [match, period.start, period.end]
-    daily = _rows(con, """
-        SELECT day, mentions, positive, neutral, negative, zmot, lzmot, umot, avg_sentiment, avg_rating, rating_count
-        FROM daily_signals WHERE brand = ? AND product = '*' AND source_kind = '*' AND day BETWEEN ? AND ?
-        ORDER BY day""", window)
-    by_day = {r["day"]: r for r in daily}
+    window = (match, period.start, period.end)
+    by_day = {r["day"]: r for r in daily_totals(con, *window)}
     series = [by_day.get(d, {"day": d}) for d in period.days]
-    stories = {
-        moment: _rows(con, f"""
-            SELECT published_at, source_kind, source_id, author, title, text, url, rating, sentiment_label, sentiment_score,
-                   count(*) OVER (PARTITION BY cluster_id) - 1 AS copies
-            FROM v_brand_mentions WHERE brand = ? AND published_day BETWEEN ? AND ? AND moment = ?
-            QUALIFY row_number() OVER (PARTITION BY cluster_id ORDER BY {order}, mention_id) = 1
-            ORDER BY {order} LIMIT {STORY_LIMIT}""", [*window, moment])  # a cluster of near-copies is one story
-        for moment, order in (("lzmot", "sentiment_score ASC NULLS LAST, published_at DESC"),
-                              ("zmot", "published_at DESC"), ("umot", "sentiment_score DESC NULLS LAST, published_at DESC"))
-    }
     return {
         "brand": match, "period": period, "series": series,
         "totals": _totals(series),
-        "sources": _rows(con, """
-            SELECT source_kind, sum(mentions) AS mentions, sum(negative) AS negative
-            FROM daily_signals WHERE brand = ? AND product = '*' AND source_kind <> '*' AND day BETWEEN ? AND ?
-            GROUP BY 1 ORDER BY 2 DESC""", window),
-        "products": _rows(con, """
-            SELECT product, sum(mentions) AS mentions, sum(negative) AS negative, sum(zmot) AS zmot, sum(lzmot) AS lzmot,
-                   sum(avg_rating * rating_count) / nullif(sum(rating_count), 0) AS avg_rating, sum(rating_count) AS ratings
-            FROM daily_signals WHERE brand = ? AND product <> '*' AND source_kind = '*' AND day BETWEEN ? AND ?
-            GROUP BY 1 ORDER BY 2 DESC""", window),
-        "voice": _share_of_voice(con, match, period),
-        "stories": stories,
-        "alerts": _rows(con, """
-            SELECT window_start, product, source_kind, metric, observed, expected, reason, drivers, delivery
-            FROM alerts WHERE brand = ? AND window_start::DATE BETWEEN ? AND ? ORDER BY window_start DESC""", window),
+        "sources": source_totals(con, *window),
+        "products": product_totals(con, *window),
+        "voice": share_of_voice(con, *window),
+        "stories": {moment: top_stories(con, *window, moment, STORY_LIMIT) for moment in STORY_ORDER},
+        "alerts": report_alerts(con, *window),
         "generated": datetime.now(timezone.utc).replace(microsecond=0),
     }
-
-
-def _rows(con: Any, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    result = con.execute(sql, params)
-    names = [d[0] for d in result.description]
-    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
 def _totals(series: list[dict[str, Any]]) -> dict[str, Any]:
@@ -115,11 +97,6 @@ def _totals(series: list[dict[str, Any]]) -> dict[str, Any]:
     total["avg_rating"] = sum(a * n for a, n in rated) / sum(n for _, n in rated) if rated else None
     total["negative_share"] = total["negative"] / total["mentions"] if total["mentions"] else None
     return total
-
-
-def _share_of_voice(con: Any, brand: str, period: Period) -> list[dict[str, Any]]:
-    params = voice_params(compared_brands(con, brand), period.start, period.end)
-    return with_shares(_rows(con, VOICE_SQL, params))
 
 
 # --- charts ---------------------------------------------------------------------------------

@@ -311,12 +311,13 @@ def _stored_state(ctx: RunContext, source: Source) -> SourceState:
     """
     if Path(ctx.warehouse).exists():
         from warehouse.publish import open_published
+        from warehouse.source_state import stored_state_json
 
         con = open_published(ctx.warehouse)
         try:
-            rows = con.execute("SELECT state::VARCHAR FROM source_state WHERE source_id = ?", [source.name]).fetchall()
+            stored = stored_state_json(con, source.name)
         finally:
             con.close()
-        if rows:
-            return SourceState.from_json(rows[0][0])
+        if stored is not None:
+            return SourceState.from_json(stored)
     return SourceState(source_id=source.name, source_kind=source.kind)
