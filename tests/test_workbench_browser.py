@@ -87,7 +87,7 @@ def test_an_analyst_clicks_a_spike_through_to_its_mentions_corrects_one_and_sees
     page.screenshot(path=artifacts / "4-mentions-behind-the-alert.png")
 
     page.locator("table.mentions td.excerpt a").first.click()
-    page.wait_for_url(re.compile(r"/mentions/[^?]+$"))
+    page.wait_for_url(re.compile(r"/mentions/[^/?]+\?day=\d{4}-\d{2}-\d{2}$"))  # list links carry the day
     form = page.locator("form#correct-sentiment")
     form.locator("select[name=brand]").select_option(BRAND)
     form.locator("select[name=value]").select_option("positive")
