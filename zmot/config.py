@@ -24,7 +24,7 @@ from pydantic_core import PydanticCustomError
 
 from connectors.kinds import KINDS
 from connectors.kinds.base import ConfigModel as _Model
-from connectors.kinds.base import HttpPolicy, SourceConfig, SourceName
+from connectors.kinds.base import HttpPolicy, SourceConfig, SourceName, matching
 from nlp.query_language import Node, QueryError, parse, uses_fields
 from warehouse.cluster_rules import ClusterRules
 from warehouse.spike_rules import SpikeDefaults
@@ -322,13 +322,8 @@ class AlertsConfig(_Model):
 # --- tags.yaml ---------------------------------------------------------------------------
 
 
-def _tag_name(name: str) -> str:
-    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", name):
-        raise ValueError("expected a tag name of 1-64 lower-case letters, digits, '_' or '-', like billing")
-    return name
-
-
-TagName = Annotated[str, AfterValidator(_tag_name)]
+TagName = Annotated[str, AfterValidator(matching(
+    r"[a-z0-9][a-z0-9_-]{0,63}", "expected a tag name of 1-64 lower-case letters, digits, '_' or '-', like billing"))]
 
 
 class TagsConfig(_Model):

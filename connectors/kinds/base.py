@@ -27,12 +27,16 @@ class ConfigModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _source_name(name: str) -> str:
-    """Source names become file and directory names (staging, state): nothing that escapes or breaks a path."""
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", name):
-        raise ValueError("expected 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit "
-                         "(it names files: no spaces, '/' or '..')")
-    return name
+def matching(pattern: str, expected: str) -> Callable[[str], str]:
+    """A validator for a name the config spells: the whole value matches `pattern`, or the error is `expected`."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(expected)
+        return value
+
+    return check
 
 
 def _web_url(url: str) -> str:
@@ -51,7 +55,10 @@ def printable(text: str) -> str:
     return text
 
 
-SourceName = Annotated[str, AfterValidator(_source_name)]
+# Source names become file and directory names (staging, state): nothing that escapes or breaks a path.
+SourceName = Annotated[str, AfterValidator(matching(
+    r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}",
+    "expected 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit (it names files: no spaces, '/' or '..')"))]
 WebUrl = Annotated[str, AfterValidator(_web_url)]
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from connectors.kinds.base import ConfigModel, HttpPolicy, KindSpec, KindState, SourceConfig, Window
+from connectors.kinds.base import ConfigModel, HttpPolicy, KindSpec, KindState, SourceConfig, Window, matching
 from connectors.records import ExtractResult, SourceState
 
 if TYPE_CHECKING:
@@ -17,13 +16,8 @@ if TYPE_CHECKING:
 LEGACY_CURSOR = "cursor:"  # before typed state: one SourceState.extra key per stream
 
 
-def _subreddit(name: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_]{1,20}", name):
-        raise ValueError("expected a subreddit name as Reddit spells it, without 'r/' or a URL: AcmeMobile")
-    return name
-
-
-Subreddit = Annotated[str, AfterValidator(_subreddit)]
+Subreddit = Annotated[str, AfterValidator(matching(
+    r"[A-Za-z0-9][A-Za-z0-9_]{1,20}", "expected a subreddit name as Reddit spells it, without 'r/' or a URL: AcmeMobile"))]
 
 
 class RedditSearch(ConfigModel):
