@@ -57,7 +57,8 @@ def hashed_char_wb(texts: Sequence[str], min_n: int, max_n: int, n_features: int
     at once by `murmur3_32` on their UTF-8 bytes rather than one string at a time. The word cache lives
     for one call only, so a benchmark's repeated passes are not flattered."""
     ids: dict[str, int] = {}
-    occurrences, lengths = [], np.zeros(len(texts), dtype=np.int64)
+    occurrences: list[int] = []
+    lengths = np.zeros(len(texts), dtype=np.int64)
     for row, text in enumerate(texts):
         words = text.split()  # split() already takes any run of whitespace as one break
         occurrences.extend(ids.setdefault(word, len(ids)) for word in words)
