@@ -20,9 +20,11 @@ def text_of(doc: Doc) -> str:
     return text
 
 
-def sentence_bounds(doc: Doc) -> tuple[tuple[int, int], ...]:
-    """(start_char, end_char) of each sentence of a Doc that has sentence boundaries."""
-    bounds = doc.user_data.get(_SENTENCES)
-    if bounds is None:
-        bounds = doc.user_data[_SENTENCES] = tuple((s.start_char, s.end_char) for s in doc.sents)
+def sentence_bounds(doc: Doc) -> tuple[tuple[int, int], ...] | None:
+    """(start_char, end_char) of each sentence; None for a Doc without sentence boundaries (asking spaCy
+    whether it has them reads every token, so the answer is kept too)."""
+    if _SENTENCES not in doc.user_data:
+        has_sentences = doc.has_annotation("SENT_START")
+        doc.user_data[_SENTENCES] = tuple((s.start_char, s.end_char) for s in doc.sents) if has_sentences else None
+    bounds: tuple[tuple[int, int], ...] | None = doc.user_data[_SENTENCES]
     return bounds

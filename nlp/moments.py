@@ -38,8 +38,28 @@ class MomentResult:
     evidence: tuple[str, ...] = field(default_factory=tuple)  # the cues that decided it
 
 
-def _rx(*patterns: str) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+class CuePattern:
+    """A case-insensitive pattern, compiled twice: ASCII text (most posts) is lowered and matched
+    case-sensitively, three times faster than IGNORECASE and the same matches at the same offsets,
+    since the pattern's letters are all lower case and lower() keeps an ASCII text's length."""
+
+    def __init__(self, pattern: str) -> None:
+        letters = re.sub(r"\\.", "", pattern)
+        if letters != letters.lower():
+            raise ValueError(f"a cue pattern is written in lower case: {pattern!r}")
+        self.pattern = pattern
+        self._any_case = re.compile(pattern, re.IGNORECASE)
+        self._lowered = re.compile(pattern)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self._lowered.search(text.lower()) if text.isascii() else self._any_case.search(text)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        return self._lowered.finditer(text.lower()) if text.isascii() else self._any_case.finditer(text)
+
+
+def _rx(*patterns: str) -> CuePattern:
+    return CuePattern("|".join(f"(?:{p})" for p in patterns))
 
 
 NEG = r"(?:not|never|no|don'?t|doesn'?t|didn'?t|won'?t|wouldn'?t|isn'?t|wasn'?t|can'?t|cannot|shouldn'?t)"
@@ -203,7 +223,8 @@ def read_doc(
     """Read the part of the text about the target: from each sentence that names it up to the next
     sentence that names another brand (the whole text when it is not named or not given)."""
     text = text_of(doc)
-    sentences = [text[a:b] for a, b in sentence_bounds(doc)] if doc.has_annotation("SENT_START") else [text]
+    bounds = sentence_bounds(doc)
+    sentences = [text[a:b] for a, b in bounds] if bounds is not None else [text]
     if (target or spans) and (other_spans or len(text) > SHORT_TEXT):
         scoped = _sentences_about(doc, target, spans, other_spans)
         if scoped:
@@ -236,13 +257,14 @@ def decide(readings: Sequence[Reading]) -> list[MomentResult]:
 def _sentences_about(
     doc: Doc, target: str | None, spans: Sequence[tuple[int, int]], other_spans: Sequence[tuple[int, int]]
 ) -> list[str]:
-    if not doc.has_annotation("SENT_START"):
+    bounds = sentence_bounds(doc)
+    if bounds is None:
         return []
     chosen = []
     pattern = re.compile(rf"(?<!\w){re.escape(target)}(?!\w)", re.IGNORECASE) if target else None
     following = False
     text = text_of(doc)
-    for begin, end in sentence_bounds(doc):
+    for begin, end in bounds:
         names_target = any(begin <= start < end for start, _ in spans) or bool(
             pattern is not None and pattern.search(text[begin:end])
         )
@@ -315,8 +337,8 @@ def _judge(scope: str, full_text: str, target: str | None, sentiment: float | No
     return MomentResult(moment, _stage(moment, scope, evidence[moment]), confidence, tuple(evidence[moment])), tokens
 
 
-def _any_of(cues: list[tuple[str, re.Pattern[str], float]]) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern, _ in cues), re.IGNORECASE)
+def _any_of(cues: list[tuple[str, CuePattern, float]]) -> CuePattern:
+    return _rx(*(pattern.pattern for _, pattern, _ in cues))
 
 
 # One search per cue family first: most texts match none of a family, and then its cues need not run one by one
@@ -330,7 +352,7 @@ def _cue_hits(scope: str) -> tuple[dict[str, tuple[str, float]], ...]:
     return tuple(_hits(cues, scope) if any_cue.search(scope) else {} for cues, any_cue in _FAMILIES)
 
 
-def _hits(cues: list[tuple[str, re.Pattern[str], float]], text: str) -> dict[str, tuple[str, float]]:
+def _hits(cues: list[tuple[str, CuePattern, float]], text: str) -> dict[str, tuple[str, float]]:
     """Cues found in the text, skipping those negated just before ("not cancelling")."""
     found: dict[str, tuple[str, float]] = {}
     for name, pattern, weight in cues:

@@ -36,6 +36,7 @@ def normalise(text: str) -> str:
     return _ELONGATED.sub(r"\1\1", text).strip().strip('"').lower()
 
 
+@lru_cache(maxsize=512)  # two batches: the moments model marks most of the texts the sentiment model just did
 def mark_negation(text: str) -> str:
     """Words after a negation, up to the clause's end, get a _NEG suffix: "not good" is not "good"."""
     out, negated = [], False
