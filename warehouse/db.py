@@ -102,7 +102,7 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
-    """Apply the migrations this file lacks, each in the same transaction as its version row.
+    """Apply the migrations this file lacks, each in the same transaction as its version row, then the views.
 
     Any version without a row is applied, in order, not only those above the newest: two branches
     that each add a migration can land in either order, and a file migrated between them must still
@@ -117,16 +117,53 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
             f"warehouse schema is version {current}, newer than this code knows ({known[-1][0]}); upgrade zmot-monitor"
         )
     applied = {row[0] for row in con.execute("SELECT version FROM schema_version").fetchall()}
-    for version, name, sql in known:
-        if version in applied:
-            continue
+    missing = [(version, name, sql) for version, name, sql in known if version not in applied]
+    for version, name, sql in missing:
         with transaction(con):
             con.execute(sql)
             if version in FILL_AFTER_MIGRATION:
                 FILL_AFTER_MIGRATION[version](con)
             con.execute("INSERT INTO schema_version VALUES (?, ?)", [version, name])
         log.info("warehouse migrated to %s", name)
+    apply_views(con, schema_changed=bool(missing))
     return schema_version(con)
+
+
+def views() -> str:
+    """views.sql: every view and macro, defined once over the newest schema (migrations never define one)."""
+    return sql_text("views")
+
+
+class _ViewsUnchanged(Exception):
+    """Rolls back a views transaction that changed nothing."""
+
+
+def apply_views(con: duckdb.DuckDBPyConnection, *, schema_changed: bool) -> None:
+    """(Re)create every view and macro after the migrations, in one transaction.
+
+    An open that migrated nothing and finds the same definitions commits nothing: the writer's file
+    stays untouched, so a step that changed nothing is not published again (warehouse/publish.py)."""
+    try:
+        with transaction(con):
+            before = view_definitions(con)
+            con.execute(views())
+            if not schema_changed and view_definitions(con) == before:
+                raise _ViewsUnchanged
+    except _ViewsUnchanged:
+        return
+    log.info("warehouse views applied")
+
+
+def view_definitions(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """The stored SQL of this file's own views and macros, to tell whether views.sql changed any."""
+    return con.execute(
+        """SELECT view_name, sql FROM duckdb_views()
+           WHERE NOT internal AND NOT temporary AND database_name = current_database()
+           UNION ALL
+           SELECT function_name, macro_definition FROM duckdb_functions()
+           WHERE function_type IN ('macro', 'table_macro') AND NOT internal AND database_name = current_database()
+           ORDER BY ALL"""
+    ).fetchall()
 
 
 def judge_targets(con: duckdb.DuckDBPyConnection, mentions_query: str, refs_query: str) -> None:

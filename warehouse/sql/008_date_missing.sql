@@ -9,16 +9,4 @@ SET date_missing = coalesce(metadata->>'date_missing' = 'true', false),
 WHERE metadata->>'date_missing' IS NOT NULL;
 UPDATE mentions SET date_missing = false WHERE date_missing IS NULL;
 
--- v_mentions shows the flag beside the date it qualifies; otherwise as 002_views.sql.
-CREATE OR REPLACE VIEW v_mentions AS
-SELECT
-    m.mention_id, m.source_kind, m.source_id, m.published_at, m.published_day, m.date_missing,
-    m.author, m.title, m.text, m.url, m.rating,
-    n.language, n.sentiment_label, n.sentiment_score, n.moment, n.stage, n.ref_count,
-    list_distinct(list(r.brand ORDER BY r.ref_index) FILTER (WHERE r.brand IS NOT NULL)) AS brands,
-    list_distinct(list(r.product ORDER BY r.ref_index) FILTER (WHERE r.product IS NOT NULL)) AS products,
-    n.model_version
-FROM mentions m
-LEFT JOIN mention_nlp n USING (mention_id)
-LEFT JOIN mention_refs r USING (mention_id)
-GROUP BY ALL;
+-- The views it changed are defined in views.sql.

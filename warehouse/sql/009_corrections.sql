@@ -18,31 +18,4 @@ CREATE TABLE IF NOT EXISTS corrections (
     note             VARCHAR
 );
 
--- The correction in force per (mention, brand, field).
-CREATE OR REPLACE VIEW v_corrections AS
-SELECT mention_id, brand, field,
-       arg_max(new_value, correction_id) AS value,
-       max(corrected_at) AS corrected_at,
-       arg_max(corrected_by, correction_id) AS corrected_by,
-       count(*) AS corrections
-FROM corrections
-GROUP BY ALL;
-
--- v_mentions names only the brands a mention is still about; otherwise as 008_date_missing.sql.
-CREATE OR REPLACE VIEW v_mentions AS
-SELECT
-    m.mention_id, m.source_kind, m.source_id, m.published_at, m.published_day, m.date_missing,
-    m.author, m.title, m.text, m.url, m.rating,
-    n.language, n.sentiment_label, n.sentiment_score, n.moment, n.stage, n.ref_count,
-    list_distinct(list(r.brand ORDER BY r.ref_index) FILTER (WHERE r.brand IS NOT NULL)) AS brands,
-    list_distinct(list(r.product ORDER BY r.ref_index) FILTER (WHERE r.product IS NOT NULL)) AS products,
-    n.model_version
-FROM mentions m
-LEFT JOIN mention_nlp n USING (mention_id)
-LEFT JOIN (
-    SELECT * FROM mention_refs
-    ANTI JOIN (SELECT mention_id, brand FROM v_corrections
-               WHERE (field = 'not_about' AND value = 'true') OR (field = 'duplicate_of' AND value <> ''))
-    USING (mention_id, brand)
-) r USING (mention_id)
-GROUP BY ALL;
+-- The views it changed are defined in views.sql.

@@ -27,26 +27,4 @@ ALTER TABLE daily_signals ADD COLUMN IF NOT EXISTS negative_authors INTEGER DEFA
 ALTER TABLE daily_signals ADD COLUMN IF NOT EXISTS lzmot_clusters INTEGER DEFAULT 0;
 ALTER TABLE daily_signals ADD COLUMN IF NOT EXISTS lzmot_authors INTEGER DEFAULT 0;
 
--- v_target_mentions carries each mention's cluster; otherwise as 007_view_speed.sql.
-CREATE OR REPLACE VIEW v_target_mentions AS
-SELECT
-    t.mention_id, t.brand, t.product, t.source_kind, t.source_id, t.published_at, t.published_day,
-    t.author, m.title, m.text, m.url, t.rating, t.sentiment_label, t.sentiment_score, t.moment, t.stage,
-    coalesce(c.cluster_id, t.mention_id) AS cluster_id
-FROM mention_targets t
-JOIN mentions m ON m.mention_id = t.mention_id AND m.published_day = t.published_day
-LEFT JOIN mention_clusters c ON c.mention_id = t.mention_id AND c.published_day = t.published_day;
-
-CREATE OR REPLACE VIEW v_brand_mentions AS
-SELECT * EXCLUDE (product) FROM v_target_mentions WHERE product = '*';
-
--- Each cluster once: its first mention, how many mentions it has, and its span.
-CREATE OR REPLACE VIEW v_clusters AS
-SELECT
-    cluster_id,
-    count(*) AS mentions,
-    min(published_at) AS first_published_at,
-    max(published_at) AS last_published_at,
-    list(mention_id ORDER BY published_at, mention_id) AS mention_ids
-FROM mention_clusters
-GROUP BY cluster_id;
+-- The views it changed are defined in views.sql.
