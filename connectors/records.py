@@ -69,17 +69,42 @@ class Mention:
         payload = json.dumps([self.title, self.text, self.author, self.rating], ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
-    def to_row(self) -> dict[str, Any]:
+    def to_row(self) -> "MentionRow":
         """Flatten for Parquet staging (metadata as JSON text), every string encodable as UTF-8.
 
         Connectors clean the text they store; this is the net for the rest (ids, URLs, raw JSON),
         where a lone surrogate that JSON allows would otherwise fail the whole source's staging file.
         """
-        row = asdict(self)
+        row: dict[str, Any] = asdict(self)
         row["mention_id"] = self.mention_id
         row["content_hash"] = self.content_hash
         row["metadata"] = json.dumps(self.metadata, ensure_ascii=False, sort_keys=True)
-        return {k: replace_surrogates(v) if isinstance(v, str) else v for k, v in row.items()}
+        for key in ("published_at", "fetched_at"):
+            row[key] = utc(row[key]).replace(tzinfo=None)
+        clean: dict[str, Any] = {k: replace_surrogates(v) if isinstance(v, str) else v for k, v in row.items()}
+        return MentionRow(**clean)
+
+
+@dataclass(frozen=True, slots=True)
+class MentionRow:
+    """A mention as staged and loaded; the staging schema and the loader's columns are derived from it."""
+
+    mention_id: str
+    source_kind: str
+    source_id: str
+    native_id: str
+    url: str | None
+    author: str | None
+    title: str | None
+    text: str
+    published_at: datetime  # naive: UTC wall time, as Parquet and the warehouse store it
+    fetched_at: datetime  # naive: UTC wall time
+    language: str | None
+    rating: float | None
+    metadata: str  # JSON text
+    raw: str
+    content_hash: str
+    date_missing: bool
 
 
 @dataclass(frozen=True, slots=True)

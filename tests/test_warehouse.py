@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from connectors.records import Mention, Reject, SourceState
+from connectors.records import Mention, MentionRow, Reject, SourceState
 from warehouse.db import connect, migrations, schema_version
 from warehouse.load import StagedRun, load_run
 from warehouse.signals import recompute_signals
@@ -155,13 +155,19 @@ def test_migration_8_moves_the_date_missing_metadata_key_into_its_column(tmp_pat
     assert con.execute("SELECT count(*) FROM v_mentions WHERE date_missing").fetchall() == [(1,)]
 
 
-def test_the_staging_schema_and_the_mentions_table_hold_every_field_of_a_mention(tmp_path: Path) -> None:
+def test_the_staged_records_and_the_migrated_tables_have_the_same_columns(tmp_path: Path) -> None:
+    """Adding a field to a record type needs a migration adding its column, and nothing else."""
     con = connect(tmp_path / "w.duckdb")
-    fields = set(_mention("a", "Acme").to_row())
-    assert set(staging.MENTION_SCHEMA.names) == fields
-    columns = {name for (name,) in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'mentions'").fetchall()}
-    renamed = {"language": "declared_language"}
-    assert {renamed.get(f, f) for f in fields} | {"published_day", "first_run", "last_run"} == columns
+
+    def columns(table: str) -> set[str]:
+        rows = con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()
+        return {name for (name,) in rows}
+
+    mention_fields = {f.name for f in dataclasses.fields(MentionRow)}
+    assert set(dataclasses.asdict(_mention("a", "Acme").to_row())) == mention_fields
+    assert {"declared_language" if f == "language" else f for f in mention_fields} | {"published_day", "first_run", "last_run"} == columns("mentions")
+    assert set(staging.NLP_SCHEMA.names) | {"published_day"} == columns("mention_nlp")
+    assert set(staging.REF_SCHEMA.names) | {"published_day"} == columns("mention_refs")
 
 
 def test_signals_count_distinct_mentions_per_day_brand_and_sentiment(tmp_path: Path) -> None:

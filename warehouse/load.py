@@ -13,14 +13,14 @@ and an older run that loads after a newer one (two runs at once) never rewinds i
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from connectors.records import Reject, SourceState
+from connectors.records import MentionRow, Reject, SourceState
 from warehouse.cluster_rules import ClusterRules
 from warehouse.clusters import assign_clusters
 from warehouse.corrections import apply_corrections
@@ -65,11 +65,18 @@ def load_run(con: duckdb.DuckDBPyConnection, staged: StagedRun, clusters: Cluste
     return summary
 
 
-_MENTION_COLUMNS = """
-    mention_id, source_kind, source_id, native_id, url, author, title, text, published_at,
-    published_at::DATE AS published_day, fetched_at, language AS declared_language, rating,
-    metadata::JSON AS metadata, raw, content_hash, date_missing
-"""
+# How staged mention rows become `mentions` columns: these renames and casts, and the derived day;
+# every other field of the record keeps its name.
+_RENAMED = {"language": "declared_language"}
+_CAST = {"metadata": "JSON"}
+
+
+def _staged_as(name: str) -> str:
+    cast = f"::{_CAST[name]}" if name in _CAST else ""
+    return f"{name}{cast} AS {_RENAMED.get(name, name)}"
+
+
+_MENTION_COLUMNS = ", ".join([*(_staged_as(f.name) for f in fields(MentionRow)), "published_at::DATE AS published_day"])
 
 
 def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun, clusters: ClusterRules = ClusterRules()) -> LoadSummary:
@@ -197,11 +204,12 @@ def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun, clusters: ClusterRu
     return summary
 
 
-# What an edit replaces; mention_id, source_kind, source_id, native_id and first_run stay (and the date of
-# an undated mention: _keep_first_seen_dates).
-_EDITED = (
-    "url", "author", "title", "text", "published_at", "published_day", "fetched_at", "declared_language",
-    "rating", "metadata", "raw", "content_hash", "date_missing",
+# What an edit replaces: every column but the identity and first_run (and the date of an undated
+# mention: _keep_first_seen_dates).
+_EDITED = tuple(
+    column
+    for column in (*(_RENAMED.get(f.name, f.name) for f in fields(MentionRow)), "published_day")
+    if column not in ("mention_id", "source_kind", "source_id", "native_id")
 )
 
 

@@ -8,66 +8,93 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from connectors.records import Mention, Reject, SourceState, utc
+from connectors.records import Mention, MentionRow, Reject, SourceState
 
-MENTION_SCHEMA = pa.schema(
-    [
-        ("mention_id", pa.string()),
-        ("source_kind", pa.string()),
-        ("source_id", pa.string()),
-        ("native_id", pa.string()),
-        ("url", pa.string()),
-        ("author", pa.string()),
-        ("title", pa.string()),
-        ("text", pa.string()),
-        ("published_at", pa.timestamp("us")),
-        ("fetched_at", pa.timestamp("us")),
-        ("language", pa.string()),
-        ("rating", pa.float64()),
-        ("metadata", pa.string()),
-        ("raw", pa.string()),
-        ("content_hash", pa.string()),
-        ("date_missing", pa.bool_()),
-    ]
-)
-_SENTIMENT_AND_MOMENT = [
-    ("sentiment_label", pa.string()),
-    ("sentiment_score", pa.float64()),
-    ("moment", pa.string()),
-    ("stage", pa.string()),
-    ("moment_confidence", pa.float64()),
-    ("moment_evidence", pa.list_(pa.string())),
-]
-NLP_SCHEMA = pa.schema(
-    [
-        ("mention_id", pa.string()),
-        ("language", pa.string()),
-        ("language_score", pa.float64()),
-        ("ref_count", pa.int32()),
-        *_SENTIMENT_AND_MOMENT,
-        ("model_version", pa.string()),
-    ]
-)
-REF_SCHEMA = pa.schema(
-    [
-        ("mention_id", pa.string()),
-        ("ref_index", pa.int32()),
-        ("brand", pa.string()),
-        ("product", pa.string()),
-        ("matched_text", pa.string()),
-        ("start_char", pa.int32()),
-        ("end_char", pa.int32()),
-        *_SENTIMENT_AND_MOMENT,
-        ("implicit", pa.bool_()),
-    ]
-)
+_ARROW_TYPES = {str: pa.string(), int: pa.int32(), float: pa.float64(), bool: pa.bool_(), datetime: pa.timestamp("us")}
+
+
+def arrow_schema(record_type: type) -> pa.Schema:
+    """The Parquet schema of a record type: its fields in order, a nested record's fields in its place."""
+    return pa.schema(_arrow_fields(record_type))
+
+
+def _arrow_fields(record_type: type) -> list[tuple[str, pa.DataType]]:
+    hints = get_type_hints(record_type)
+    columns: list[tuple[str, pa.DataType]] = []
+    for f in fields(record_type):
+        hint = hints[f.name]
+        columns.extend(_arrow_fields(hint) if isinstance(hint, type) and is_dataclass(hint) else [(f.name, _arrow_type(hint))])
+    return columns
+
+
+def _arrow_type(hint: Any) -> pa.DataType:
+    if get_origin(hint) in (Union, UnionType):  # X | None: Parquet columns are nullable anyway
+        (hint,) = [arg for arg in get_args(hint) if arg is not type(None)]
+    if get_origin(hint) is list:
+        return pa.list_(_arrow_type(get_args(hint)[0]))
+    return _ARROW_TYPES[hint]
+
+
+def as_row(record: Any) -> dict[str, Any]:
+    """A record as the flat row its `arrow_schema` describes."""
+    row: dict[str, Any] = {}
+    for f in fields(record):
+        value = getattr(record, f.name)
+        row.update(as_row(value) if is_dataclass(value) else {f.name: value})
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """What the NLP made of a mention, or of one brand reference in it: sentiment and moment of truth."""
+
+    sentiment_label: str | None
+    sentiment_score: float | None
+    moment: str | None
+    stage: str | None
+    moment_confidence: float | None
+    moment_evidence: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class NlpRow:
+    """One mention's enrichment, staged by `enrich` for the loader (table mention_nlp)."""
+
+    mention_id: str
+    language: str | None
+    language_score: float | None
+    ref_count: int
+    judgement: Judgement
+    model_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class RefRow:
+    """One brand or product reference in a mention (table mention_refs); implicit when only the page names it."""
+
+    mention_id: str
+    ref_index: int
+    brand: str
+    product: str | None
+    matched_text: str
+    start_char: int
+    end_char: int
+    judgement: Judgement
+    implicit: bool
+
+
+MENTION_SCHEMA = arrow_schema(MentionRow)
+NLP_SCHEMA = arrow_schema(NlpRow)
+REF_SCHEMA = arrow_schema(RefRow)
 
 
 @dataclass
@@ -129,8 +156,7 @@ def refs_path(staging: Path) -> Path:
 
 
 def write_mentions(path: Path, mentions: list[Mention]) -> None:
-    rows = [_naive_times(m.to_row()) for m in mentions]
-    write_rows(path, rows, MENTION_SCHEMA)
+    write_rows(path, [as_row(m.to_row()) for m in mentions], MENTION_SCHEMA)
 
 
 def read_mention_rows(paths: list[Path]) -> list[dict[str, Any]]:
@@ -159,8 +185,3 @@ def write_outcome(path: Path, outcome: SourceOutcome) -> None:
 def read_outcome(path: Path) -> SourceOutcome:
     return SourceOutcome.from_json(path.read_text(encoding="utf-8"))
 
-
-def _naive_times(row: dict[str, Any]) -> dict[str, Any]:
-    for key in ("published_at", "fetched_at"):
-        row[key] = utc(row[key]).replace(tzinfo=None)  # stored as UTC wall time
-    return row

@@ -100,46 +100,45 @@ def enrich(ctx: RunContext) -> dict[str, Any]:
     rows = staging.read_mention_rows(files)
     nlp = build_pipeline(catalog_for_nlp(cfg))
     texts = [analysis_text(r["title"], r["text"]) for r in rows]
-    nlp_rows: list[dict[str, Any]] = []
-    ref_rows: list[dict[str, Any]] = []
+    nlp_rows: list[staging.NlpRow] = []
+    ref_rows: list[staging.RefRow] = []
     version = pipeline_version()
     for row, result in zip(rows, analyse(nlp, texts), strict=True):
         nlp_rows.append(
-            {
-                "mention_id": row["mention_id"], "language": result.language,
-                "language_score": result.language_score, "sentiment_label": result.sentiment_label,
-                "sentiment_score": result.sentiment_score, "ref_count": len(result.refs),
-                **_moment_columns(result.moment), "model_version": version,
-            }
+            staging.NlpRow(
+                mention_id=row["mention_id"], language=result.language, language_score=result.language_score,
+                ref_count=len(result.refs),
+                judgement=_judgement(result.sentiment_label, result.sentiment_score, result.moment),
+                model_version=version,
+            )
         )
         for index, (ref, moment) in enumerate(zip(result.refs, result.ref_moments, strict=True)):
             ref_rows.append(
-                {
-                    "mention_id": row["mention_id"], "ref_index": index, "brand": ref.brand,
-                    "product": ref.product, "matched_text": ref.text, "start_char": ref.start_char,
-                    "end_char": ref.end_char, "sentiment_label": ref.sentiment_label,
-                    "sentiment_score": ref.sentiment_score, **_moment_columns(moment), "implicit": False,
-                }
+                staging.RefRow(
+                    mention_id=row["mention_id"], ref_index=index, brand=ref.brand, product=ref.product,
+                    matched_text=ref.text, start_char=ref.start_char, end_char=ref.end_char,
+                    judgement=_judgement(ref.sentiment_label, ref.sentiment_score, moment), implicit=False,
+                )
             )
         ref_rows.extend(_implicit_refs(row, result))
-    staging.write_rows(staging.nlp_path(ctx.staging_dir), nlp_rows, staging.NLP_SCHEMA)
-    staging.write_rows(staging.refs_path(ctx.staging_dir), ref_rows, staging.REF_SCHEMA)
+    staging.write_rows(staging.nlp_path(ctx.staging_dir), [staging.as_row(r) for r in nlp_rows], staging.NLP_SCHEMA)
+    staging.write_rows(staging.refs_path(ctx.staging_dir), [staging.as_row(r) for r in ref_rows], staging.REF_SCHEMA)
     log.info("enriched %d mentions, %d brand references", len(nlp_rows), len(ref_rows))
     return {"mentions": len(nlp_rows), "refs": len(ref_rows)}
 
 
-def _implicit_refs(row: dict[str, Any], result: Any) -> list[dict[str, Any]]:
+def _implicit_refs(row: dict[str, Any], result: Any) -> list[staging.RefRow]:
     """A review on a product's page is about that product even when its text never names it."""
     metadata = json.loads(row.get("metadata") or "{}")
     brand, product = metadata.get("subject_brand"), metadata.get("subject_product")
     if not brand or any(ref.brand == brand for ref in result.refs):
         return []
     return [
-        {
-            "mention_id": row["mention_id"], "ref_index": len(result.refs), "brand": brand, "product": product,
-            "matched_text": "", "start_char": 0, "end_char": 0, "sentiment_label": result.sentiment_label,
-            "sentiment_score": result.sentiment_score, **_moment_columns(result.moment), "implicit": True,
-        }
+        staging.RefRow(
+            mention_id=row["mention_id"], ref_index=len(result.refs), brand=brand, product=product,
+            matched_text="", start_char=0, end_char=0,
+            judgement=_judgement(result.sentiment_label, result.sentiment_score, result.moment), implicit=True,
+        )
     ]
 
 
@@ -270,11 +269,11 @@ def catalog_for_nlp(cfg: AppConfig) -> list[dict[str, Any]]:
     return cfg.brands.model_dump()["brands"]
 
 
-def _moment_columns(moment: "MomentResult") -> dict[str, Any]:
-    return {
-        "moment": moment.moment, "stage": moment.stage, "moment_confidence": moment.confidence,
-        "moment_evidence": list(moment.evidence),
-    }
+def _judgement(label: str | None, score: float | None, moment: "MomentResult") -> staging.Judgement:
+    return staging.Judgement(
+        sentiment_label=label, sentiment_score=score, moment=moment.moment, stage=moment.stage,
+        moment_confidence=moment.confidence, moment_evidence=list(moment.evidence),
+    )
 
 
 def analysis_text(title: str | None, text: str) -> str:
