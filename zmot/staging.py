@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime
 from pathlib import Path
@@ -156,7 +157,12 @@ def refs_path(staging: Path) -> Path:
 
 
 def write_mentions(path: Path, mentions: list[Mention]) -> None:
-    write_rows(path, [as_row(m.to_row()) for m in mentions], MENTION_SCHEMA)
+    write_records(path, [m.to_row() for m in mentions], MENTION_SCHEMA)
+
+
+def write_records(path: Path, records: Sequence[Any], schema: pa.Schema) -> None:
+    """Write typed records (MentionRow, NlpRow, RefRow) as the flat rows of their `arrow_schema`."""
+    write_rows(path, [as_row(r) for r in records], schema)
 
 
 def read_mention_rows(paths: list[Path]) -> list[dict[str, Any]]:

@@ -121,8 +121,8 @@ def enrich(ctx: RunContext) -> dict[str, Any]:
                 )
             )
         ref_rows.extend(_implicit_refs(row, result))
-    staging.write_rows(staging.nlp_path(ctx.staging_dir), [staging.as_row(r) for r in nlp_rows], staging.NLP_SCHEMA)
-    staging.write_rows(staging.refs_path(ctx.staging_dir), [staging.as_row(r) for r in ref_rows], staging.REF_SCHEMA)
+    staging.write_records(staging.nlp_path(ctx.staging_dir), nlp_rows, staging.NLP_SCHEMA)
+    staging.write_records(staging.refs_path(ctx.staging_dir), ref_rows, staging.REF_SCHEMA)
     log.info("enriched %d mentions, %d brand references", len(nlp_rows), len(ref_rows))
     return {"mentions": len(nlp_rows), "refs": len(ref_rows)}
 

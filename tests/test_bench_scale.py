@@ -1,0 +1,35 @@
+"""bench/scale.py generates staging files by SQL: they must be what the staged record types say, and load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from bench import scale
+from warehouse.db import connect
+from warehouse.load import load_run
+from zmot import staging
+
+pytestmark = pytest.mark.skipif(not scale.TWEETS.is_dir(), reason="needs ../shared/data's SemEval tweets")
+
+
+def test_generated_staging_files_have_the_record_types_columns_and_load(tmp_path: Path) -> None:
+    gen = duckdb.connect()
+    staged = scale.stage_batch(gen, tmp_path / "staging", 0, 2_000, 10_000, scale.load_tweets(gen))
+    files = {staging.MENTION_SCHEMA: staged.mention_files[0], staging.NLP_SCHEMA: staged.nlp_file,
+             staging.REF_SCHEMA: staged.refs_file}
+    for schema, path in files.items():
+        assert pq.read_schema(path).names == schema.names
+    con = connect(tmp_path / "zmot.duckdb")
+    summary = load_run(con, staged)
+    assert summary.mentions_new == 2_000
+    refs = con.execute("SELECT count(*) FROM mention_refs").fetchone()
+    assert refs is not None and refs[0] == pq.read_metadata(staged.refs_file).num_rows
+
+
+def test_a_column_the_bench_does_not_fill_is_named() -> None:
+    with pytest.raises(ValueError, match=r"missing \['mention_id'\].*not in the record \['mention'\]"):
+        scale.staged_columns(staging.NLP_SCHEMA, {"mention": "1"} | {n: "1" for n in staging.NLP_SCHEMA.names[1:]})
