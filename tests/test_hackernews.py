@@ -4,11 +4,14 @@ fixture's hits as the API documents (numericFilters on created_at_i, tags, page/
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -20,7 +23,8 @@ from connectors.kinds.base import Window
 from connectors.kinds.hackernews import HackerNewsSource, HackerNewsState
 from connectors.records import ExtractResult
 from tests.conftest import PROJECT
-from zmot.config import SourcesConfig
+from zmot.cli import main
+from zmot.config import SourcesConfig, load_config
 
 FIXTURE = json.loads((PROJECT / "tests" / "fixtures" / "hackernews" / "search_by_date.json").read_text())
 END = datetime(2026, 11, 11, tzinfo=timezone.utc)
@@ -166,3 +170,45 @@ def test_a_wrong_api_url_fails_as_terminal_after_one_request() -> None:
     with serving(api) as url, pytest.raises(TerminalFetchError, match="404"):
         KINDS["hackernews"].fetch(_source(url + "/nope"), HackerNewsState(), _window(), POLICY)
     assert len(api.queries) == 1
+
+
+def _demo_source(name: str) -> HackerNewsSource:
+    (source,) = (s for s in load_config(PROJECT / "config" / "sample").sources.sources if s.name == name)
+    assert isinstance(source, HackerNewsSource)
+    return source
+
+
+def test_the_demos_recorded_answer_gives_each_run_only_the_hits_of_its_range_and_nothing_twice() -> None:
+    """The file answers every search with all its hits (it cannot apply numericFilters): the run before the
+    outage must not store the outage thread nor move its cursor past its interval; the next one reads it."""
+    source = _demo_source("hn-acme")
+    assert source.api_url == (PROJECT / "config" / "sample" / "hackernews" / "acme").as_uri()  # against the config folder
+    before = datetime(2026, 11, 10, tzinfo=timezone.utc)
+    window = Window(interval_end=before, backfill_start=before - timedelta(days=60), fetched_at=before,
+                    keep=lambda text: "acme" in text.casefold())
+    first = KINDS["hackernews"].fetch(source, HackerNewsState(), window, POLICY)
+    assert sorted(m.native_id for m in first.mentions) == ["47390512", "47390977", "47392340", "47598830", "47599402", "47606118"]
+    assert first.requests == 1 and first.rejects == [] and first.state.watermark == datetime(2026, 10, 28, 9, 30, 47, tzinfo=timezone.utc)
+    after = before + timedelta(days=3)
+    second = KINDS["hackernews"].fetch(source, HackerNewsState.read(first.state), replace(window, interval_end=after), POLICY)
+    by_id = {m.native_id: m for m in second.mentions}
+    assert sorted(by_id) == ["47741207", "47741655", "47755930"]  # the outage thread, read once it is inside the range
+    assert by_id["47741207"].metadata["points"] == 412 and by_id["47741655"].metadata["parent_id"] == 47741207
+    assert second.requests == 1 and second.state.watermark == datetime(2026, 11, 12, 19, 40, 6, tzinfo=timezone.utc)
+
+
+def test_a_recorded_answer_of_more_than_one_page_is_refused_as_terminal(tmp_path: Path) -> None:
+    (tmp_path / "search_by_date.json").write_text(json.dumps({"hits": FIXTURE["hits"], "page": 0, "nbPages": 2, "nbHits": 150}))
+    with pytest.raises(TerminalFetchError, match="put every hit on page 0 and set nbPages to 1"):
+        KINDS["hackernews"].fetch(_source(tmp_path.as_uri()), HackerNewsState(), _window(), POLICY)
+
+
+def test_check_config_names_a_missing_recorded_answer(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "cfg"
+    shutil.copytree(PROJECT / "config" / "sample", config)
+    (config / "hackernews" / "kettleworks" / "search_by_date.json").unlink()
+    assert main(["check-config", "--config", str(config)]) == 2
+    assert capsys.readouterr().err == (
+        f"config error: {config / 'sources.yaml'}: sources[hn-kettleworks].api_url: no such file "
+        f"{config / 'hackernews' / 'kettleworks' / 'search_by_date.json'}; expected an existing file "
+        "(file: paths are relative to the config directory)\n")

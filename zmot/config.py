@@ -433,7 +433,8 @@ def _read_yaml(path: Path, *, required: bool) -> dict[str, Any]:
 
 
 def _resolve_file_urls(data: dict[str, Any], root: Path) -> None:
-    """Make `file:relative/path` URLs absolute against the config directory, so configs travel."""
+    """Make `file:relative/path` URLs absolute against the config directory, so configs travel. Any kind's
+    `url`, `urls` or `…_url` key (rss's `url`, hackernews's `api_url`), so a new kind needs nothing here."""
     def absolute(url: object) -> object:
         if isinstance(url, str) and url.startswith("file:") and not url.startswith("file:///"):
             return (root / url.removeprefix("file:")).resolve().as_uri()
@@ -441,10 +442,11 @@ def _resolve_file_urls(data: dict[str, Any], root: Path) -> None:
 
     for source in data.get("sources") or []:
         if isinstance(source, dict):
-            if "url" in source:
-                source["url"] = absolute(source["url"])
-            if isinstance(source.get("urls"), list):
-                source["urls"] = [absolute(u) for u in source["urls"]]
+            for key, value in source.items():
+                if key == "urls" and isinstance(value, list):
+                    source[key] = [absolute(u) for u in value]
+                elif key == "url" or key.endswith("_url"):
+                    source[key] = absolute(value)
 
 
 def _validate(path: Path, model: type[_Model], data: dict[str, Any]) -> Any:

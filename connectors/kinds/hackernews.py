@@ -1,5 +1,8 @@
 """`kind: hackernews`: Hacker News stories and comments that match a search, through the public Algolia HN
-Search API (https://hn.algolia.com/api): `search_by_date`, newest first, paged by `page`/`nbPages`."""
+Search API (https://hn.algolia.com/api): `search_by_date`, newest first, paged by `page`/`nbPages`.
+
+A `file:` `api_url` names a folder holding one recorded answer, `search_by_date.json` (the demo's replay):
+it is read whole for every search, whatever the query string asks, so its `nbPages` must be 1."""
 
 from __future__ import annotations
 
@@ -34,14 +37,19 @@ class HackerNewsSource(SourceConfig):
     query: Annotated[str, AfterValidator(printable)] = Field(min_length=1, max_length=512, description='Algolia search text, e.g. "Acme Mobile".')
     tags: list[Literal["story", "comment"]] = Field(default=["story", "comment"], min_length=1,
                                                     description="Which items to read: stories, comments or both.")
-    api_url: WebUrl = Field(default="https://hn.algolia.com/api/v1", description="The HN Search API's base URL.")
+    api_url: WebUrl = Field(default="https://hn.algolia.com/api/v1",
+                            description="The HN Search API's base URL, or a file: folder with a recorded answer.")
     max_requests: int = Field(default=50, ge=1, le=1000, description="Requests per run; the cursor waits when they run out.")
     request_delay_seconds: float = Field(default=0.5, ge=0, le=60, description="Pause between requests (under 10,000 an hour).")
     backfill_days: int = Field(default=7, ge=0, le=3650)
     http: HttpPolicy | None = None
 
     def describe(self) -> str:
-        return f"Hacker News {'/'.join(self.tags)} matching {self.query!r}"
+        recorded = f", recorded in {search_url(self.api_url)}" if self.api_url.startswith("file:") else ""
+        return f"Hacker News {'/'.join(self.tags)} matching {self.query!r}{recorded}"
+
+    def local_urls(self) -> list[tuple[str, str]]:
+        return [("api_url", search_url(self.api_url))]
 
 
 class HackerNewsState(KindState):
@@ -73,6 +81,8 @@ def fetch(config: HackerNewsSource, state: HackerNewsState, window: Window, http
                                           f"a search hit with {problem}; skipped, the cursor waits", page.url,
                                           json.dumps(hit, default=str)[:500]))
                     continue
+                if not lower <= hit["created_at_i"] <= upper:
+                    continue  # outside the range asked for: a recorded answer ignores numericFilters
                 hits.setdefault(hit["objectID"], hit)
                 oldest = min(oldest, hit["created_at_i"])
             if requests >= config.max_requests and not page.last:
@@ -109,7 +119,7 @@ class _Page:
 def _pages(config: HackerNewsSource, lower: int, upper: int, http: FetchPolicy, sleep: Callable[[float], None], *,
            first: bool) -> Iterator[_Page]:
     """The pages of one search over [lower, upper], pausing before every request but a run's first."""
-    from connectors.http import TransientFetchError
+    from connectors.http import TerminalFetchError, TransientFetchError
     from connectors.http import fetch as get
 
     page = 0
@@ -118,17 +128,25 @@ def _pages(config: HackerNewsSource, lower: int, upper: int, http: FetchPolicy, 
             sleep(config.request_delay_seconds)
         params = {"query": config.query, "tags": f"({','.join(config.tags)})", "hitsPerPage": HITS_PER_PAGE, "page": page,
                   "numericFilters": f"created_at_i>={lower},created_at_i<={upper}"}
-        url = f"{config.api_url.rstrip('/')}/search_by_date?{urlencode(params)}"
+        url = f"{search_url(config.api_url)}?{urlencode(params)}"
         response = get(url, policy=http)
         try:
             answer = _Page(url, json.loads(response.body), response.requests)
         except ValueError:
             raise TransientFetchError("unexpected_json", url, "the HN Search API answered with a body that is not JSON; "
                                       "nothing stored, the cursor stays", response.body[:500].decode("utf-8", "replace")) from None
+        if url.startswith("file:") and not answer.last:
+            raise TerminalFetchError("unexpected_json", url, "a recorded answer is the whole search, read again for every "
+                                     "page: put every hit on page 0 and set nbPages to 1")
         yield answer
         if answer.last:
             return
         page += 1
+
+
+def search_url(api_url: str) -> str:
+    """search_by_date under the API's URL; under a `file:` folder, the recorded answer in it."""
+    return api_url.rstrip("/") + ("/search_by_date.json" if api_url.startswith("file:") else "/search_by_date")
 
 
 def _malformed(hit: Any) -> str | None:
