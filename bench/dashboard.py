@@ -37,7 +37,9 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 from bench.scale import build  # noqa: E402
+from warehouse.clusters import number_stored_clusters  # noqa: E402
 from warehouse.corrections import Correction, record_correction  # noqa: E402
+from warehouse.db import transaction  # noqa: E402
 from zmot.access import writing  # noqa: E402
 from zmot.workbench.app import create_app  # noqa: E402
 
@@ -107,7 +109,7 @@ def measure(warehouse: Path, repeats: int) -> dict[str, tuple[float, float]]:
 REPLICATED = ("mentions", "mention_nlp", "mention_refs", "mention_targets", "mention_clusters", "mention_tags",
               "daily_signals", "daily_tag_signals")
 SHIFTED = {"mention_id": "{c} || '~{k}'", "cluster_id": "{c} || '~{k}'", "published_at": "{c} + INTERVAL {d} DAY",
-           "published_day": "{c} + {d}", "day": "{c} + {d}"}
+           "published_day": "{c} + {d}", "day": "{c} + {d}", "cluster_no": "NULL"}  # a copy's cluster number: of its new id
 
 
 def replicate(warehouse: Path, times: int) -> None:
@@ -129,6 +131,8 @@ def replicate(warehouse: Path, times: int) -> None:
                 con.execute(f"INSERT INTO {table} SELECT * REPLACE ({', '.join(shifted)}) FROM {table} WHERE {original}")
             con.execute("COMMIT")
             print(f"  copy {k}: days {first + timedelta(days=k * span)} .. {last + timedelta(days=k * span)}", flush=True)
+        with transaction(con):
+            number_stored_clusters(con)
         con.execute("CHECKPOINT")
     finally:
         con.close()
