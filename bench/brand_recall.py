@@ -33,16 +33,15 @@ from spacy.matcher import PhraseMatcher
 from spacy.util import filter_spans
 
 from nlp.brands import BrandFinder, make_prefilter
+from nlp.catalog import Brand, Product
 from nlp.langid import identify_many
 
 SANDERS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sanders-brand-sentiment" / "full-corpus.csv"
 
 
-def _brand(name: str, products: list[str | tuple[str, list[str]]], **extra: Any) -> dict[str, Any]:
+def _brand(name: str, products: list[str | tuple[str, list[str]]], **extra: Any) -> Brand:
     items = [p if isinstance(p, tuple) else (p, []) for p in products]
-    return {"name": name, "aliases": extra.get("aliases", []), "case_sensitive": extra.get("case_sensitive", False),
-            "products": [{"name": n, "aliases": a} for n, a in items], "competitors": extra.get("competitors", []),
-            "exclusions": extra.get("exclusions", [])}
+    return Brand(name=name, products=[Product(name=n, aliases=a) for n, a in items], **extra)
 
 
 CATALOG = [
@@ -64,7 +63,7 @@ KINDS = ("glued to punctuation, symbols, tags", "HTML entities", "plurals and mo
 class OldMatcher:
     """nlp/brands.py's BrandReferences at e7a3dff, on the pipeline's tokenizer of then (brackets split)."""
 
-    def __init__(self, brands: list[dict[str, Any]]) -> None:
+    def __init__(self, brands: list[Brand]) -> None:
         self.nlp = spacy.blank("en")
         infixes = [*self.nlp.Defaults.infixes, r"[\[\]|{}]"]
         self.nlp.tokenizer.infix_finditer = spacy.util.compile_infix_regex(infixes).finditer
@@ -74,16 +73,16 @@ class OldMatcher:
         self.targets: dict[str, str] = {}
         self.excluded_by: dict[str, str] = {}
         for index, brand in enumerate(brands):
-            self.targets[f"B{index}"] = brand["name"]
-            matcher = self.exact_case if brand["case_sensitive"] else self.any_case
-            matcher.add(f"B{index}", [self.nlp.make_doc(v) for t in [brand["name"], *brand["aliases"]] for v in _old_variants(t)])
-            for p_index, product in enumerate(brand["products"]):
-                self.targets[f"B{index}P{p_index}"] = brand["name"]
-                self.any_case.add(f"B{index}P{p_index}", [self.nlp.make_doc(v) for t in [product["name"], *product["aliases"]]
+            self.targets[f"B{index}"] = brand.name
+            matcher = self.exact_case if brand.case_sensitive else self.any_case
+            matcher.add(f"B{index}", [self.nlp.make_doc(v) for t in [brand.name, *brand.aliases] for v in _old_variants(t)])
+            for p_index, product in enumerate(brand.products):
+                self.targets[f"B{index}P{p_index}"] = brand.name
+                self.any_case.add(f"B{index}P{p_index}", [self.nlp.make_doc(v) for t in [product.name, *product.aliases]
                                                           for v in _old_variants(t)])
-            if brand["exclusions"]:
-                self.excluded_by[f"X{index}"] = brand["name"]
-                self.exclusions.add(f"X{index}", [self.nlp.make_doc(x) for x in brand["exclusions"]])
+            if brand.exclusions:
+                self.excluded_by[f"X{index}"] = brand.name
+                self.exclusions.add(f"X{index}", [self.nlp.make_doc(x) for x in brand.exclusions])
 
     def brands(self, texts: list[str]) -> list[set[str]]:
         out = []
@@ -112,19 +111,19 @@ def split_of(tweet_id: str) -> str:
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z]+);", re.IGNORECASE)
 
 
-def kind_of(text: str, refs: list, brand: dict[str, Any]) -> str:
+def kind_of(text: str, refs: list, brand: Brand) -> str:
     """Which rule recovered a reference the old matcher missed (refs: the new matcher's, to the brand)."""
     if not refs:
         return KINDS[4]
     ref = refs[0]
-    written = {re.sub(r"\s", "", t) for t in [brand["name"], *brand["aliases"]]}
-    if brand["case_sensitive"] and ref.product is None and ref.text.lstrip("#@").replace(" ", "") not in written:
+    written = {re.sub(r"\s", "", t) for t in [brand.name, *brand.aliases]}
+    if brand.case_sensitive and ref.product is None and ref.text.lstrip("#@").replace(" ", "") not in written:
         return KINDS[3]
     entities = [m.span() for m in _ENTITY.finditer(text)]
     if any(e == ref.start_char or s == ref.end_char or (ref.text[:1] in "#@" and e == ref.start_char) for s, e in entities):
         return KINDS[1]
     if ref.product and ref.text.lower().rstrip("s") != ref.text.lower() and not any(
-            ref.text.lower() == t.lower() for p in brand["products"] if p["name"] == ref.product for t in [p["name"], *p["aliases"]]):
+            ref.text.lower() == t.lower() for p in brand.products if p.name == ref.product for t in [p.name, *p.aliases]):
         return KINDS[2]
     if ref.end_char < len(text) and text[ref.end_char].isdigit():
         return KINDS[2]
@@ -145,7 +144,7 @@ def main() -> int:
     with SANDERS.open(encoding="utf-8", errors="replace") as handle:
         rows = [dict(r, positive=r["Sentiment"] != "irrelevant", split=split_of(r["TweetId"])) for r in csv.DictReader(handle)]
     texts = [r["TweetText"] for r in rows]
-    by_topic = {b["name"].lower(): b for b in CATALOG}
+    by_topic = {b.name.lower(): b for b in CATALOG}
     started = time.perf_counter()
     old = OldMatcher(CATALOG).brands(texts)
     old_seconds = time.perf_counter() - started
@@ -155,8 +154,8 @@ def main() -> int:
     new_seconds = time.perf_counter() - started
     keep = make_prefilter(CATALOG)
     prefilter_misses = sum(bool(refs) and not keep(t) for t, refs in zip(texts, new_refs))
-    old_hit = [by_topic[r["Topic"]]["name"] in found for r, found in zip(rows, old)]
-    new_hit = [any(x.brand == by_topic[r["Topic"]]["name"] for x in refs) for r, refs in zip(rows, new_refs)]
+    old_hit = [by_topic[r["Topic"]].name in found for r, found in zip(rows, old)]
+    new_hit = [any(x.brand == by_topic[r["Topic"]].name for x in refs) for r, refs in zip(rows, new_refs)]
 
     print(f"Sanders: {len(rows)} tweets, {sum(r['positive'] for r in rows)} about their brand, "
           f"{sum(not r['positive'] for r in rows)} irrelevant (the negatives)")
@@ -182,7 +181,7 @@ def main() -> int:
         recovered, still, new_fp, lost = Counter(), Counter(), Counter(), 0
         for i in part:
             row, brand = rows[i], by_topic[rows[i]["Topic"]]
-            refs = [x for x in new_refs[i] if x.brand == brand["name"]]
+            refs = [x for x in new_refs[i] if x.brand == brand.name]
             if row["positive"] and not old_hit[i]:
                 (recovered if new_hit[i] else still)[kind_of(row["TweetText"], refs, brand)] += 1
             if not row["positive"] and new_hit[i] and not old_hit[i]:

@@ -17,14 +17,14 @@ import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from nlp.catalog import Brand, Product  # noqa: E402
 from nlp.pipeline import DEFAULT_SCORER, analyse, build_pipeline  # noqa: E402
 from nlp.scorers import load_scorer  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tweeteval-sentiment-val"
 LABELS = {"0": "negative", "1": "neutral", "2": "positive"}
 CATALOG = [
-    {"name": name, "aliases": [], "case_sensitive": False, "competitors": [], "exclusions": [],
-     "products": [{"name": p, "aliases": []} for p in products]}
+    Brand(name=name, products=[Product(name=p) for p in products])
     for name, products in [("Apple", ["iPhone", "iPad", "MacBook"]), ("Samsung", ["Galaxy"]), ("Google", ["Pixel", "Android"]),
                            ("Microsoft", ["Xbox", "Windows"]), ("Amazon", ["Kindle", "Alexa"]), ("Nike", []), ("Starbucks", [])]
 ]

@@ -41,6 +41,7 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from nlp.catalog import Brand
 from nlp.doctext import text_of
 from nlp.query_language import Document, MentionFields, matches, parse
 
@@ -127,17 +128,16 @@ def _trie_pattern(names: Mapping[tuple[str, ...], str | None]) -> str:
 
 
 class BrandFinder:
-    """The matching rules for one brand catalog (brands.yaml shape): see the module docstring."""
+    """The matching rules for one brand catalog (nlp.catalog's brands): see the module docstring."""
 
-    def __init__(self, brands: Sequence[dict[str, Any]]) -> None:
-        self.names = [b["name"] for b in brands]
+    def __init__(self, brands: Sequence[Brand]) -> None:
+        self.names = [b.name for b in brands]
         self.terms: dict[str, list[_Term]] = {}
         patterns: dict[tuple[str, ...], str | None] = {}
         for index, brand in enumerate(brands):
-            sensitive = bool(brand.get("case_sensitive"))
-            entries = [(t, None, sensitive) for t in [brand["name"], *brand.get("aliases", [])]]
-            for product in brand.get("products", []):
-                entries += [(t, product["name"], False) for t in [product["name"], *product.get("aliases", [])]]
+            entries: list[tuple[str, str | None, bool]] = [(t, None, brand.case_sensitive) for t in [brand.name, *brand.aliases]]
+            for item in brand.products:
+                entries += [(t, item.name, False) for t in [item.name, *item.aliases]]
             for term, product, case_sensitive in entries:
                 term = _normal(term).lstrip("#@")  # an alias configured as "@AcmeMobile": the handle is the name
                 if not term:
@@ -147,8 +147,7 @@ class BrandFinder:
                 atoms = tuple(_atoms(term))
                 patterns[atoms] = patterns.get(atoms) or (_plural(term) if product is not None else None)
         by_name = {name.casefold(): i for i, name in enumerate(self.names)}
-        self.rivals = [frozenset(by_name[c.casefold()] for c in b.get("competitors", []) if c.casefold() in by_name)
-                       for b in brands]
+        self.rivals = [frozenset(by_name[c.casefold()] for c in b.competitors if c.casefold() in by_name) for b in brands]
         self.pattern: re.Pattern[str] | None = None
         if patterns:
             names = _trie_pattern(patterns)
@@ -156,10 +155,10 @@ class BrandFinder:
                 rf"{_LEFT}(?:(?P<tag>[#@])(?P<tagged>{names}){_TAG_END}|(?P<plain>{names}){_PLAIN_END})", re.IGNORECASE)
         self.exclusions: list[tuple[int, re.Pattern[str]]] = []
         for index, brand in enumerate(brands):
-            phrases = {tuple(_atoms(_normal(x))): _plural(x) for x in brand.get("exclusions", []) if x.strip()}
+            phrases = {tuple(_atoms(_normal(x))): _plural(x) for x in brand.exclusions if x.strip()}
             if phrases:
                 self.exclusions.append((index, re.compile(rf"{_LEFT}{_trie_pattern(phrases)}{_PLAIN_END}", re.IGNORECASE)))
-        self.queries = {index: parse(brand["query"]) for index, brand in enumerate(brands) if brand.get("query")}
+        self.queries = {index: parse(brand.query) for index, brand in enumerate(brands) if brand.query}
 
     def find(self, text: str, *, exclusions: bool = True) -> list[BrandRef]:
         """The references in text, in order. Without exclusions: every reference the rules could find,
@@ -234,7 +233,7 @@ def _masks(text: str) -> list[tuple[int, int]]:
     return masks
 
 
-def make_prefilter(brands: Sequence[dict[str, Any]]) -> Callable[[str], bool]:
+def make_prefilter(brands: Sequence[Brand]) -> Callable[[str], bool]:
     """A cheap test connectors run before NLP: could this text name a watched brand or product?
 
     The pipeline's own rules without the exclusions: it may say yes where the pipeline later finds
@@ -244,9 +243,15 @@ def make_prefilter(brands: Sequence[dict[str, Any]]) -> Callable[[str], bool]:
     return lambda text: bool(finder.find(text, exclusions=False))
 
 
+def brand_refs_config(brands: Sequence[Brand]) -> dict[str, Any]:
+    """The zmot_brand_refs component's config. spaCy keeps a component's config as JSON, so the brands go in
+    as their dumps and make_brand_refs validates them back into Brand: the one place they cross."""
+    return {"brands": [brand.model_dump() for brand in brands]}
+
+
 @Language.factory("zmot_brand_refs", default_config={"brands": []})
 def make_brand_refs(nlp: Language, name: str, brands: list[dict[str, Any]]) -> "BrandReferences":
-    return BrandReferences(nlp, brands)
+    return BrandReferences(nlp, [Brand.model_validate(brand) for brand in brands])
 
 
 class BrandReferences:
@@ -255,7 +260,7 @@ class BrandReferences:
     The longest name wins where names overlap ("Acme Mobile" over "Acme").
     """
 
-    def __init__(self, nlp: Language, brands: list[dict[str, Any]]) -> None:
+    def __init__(self, nlp: Language, brands: Sequence[Brand]) -> None:
         self.finder = BrandFinder(brands)
 
     def __call__(self, doc: Doc) -> Doc:

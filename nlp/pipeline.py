@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import spacy
 from spacy.language import Language
@@ -14,7 +13,8 @@ import nlp.brands  # noqa: F401  (registers the factories)
 import nlp.language  # noqa: F401
 import nlp.moments  # noqa: F401
 import nlp.sentiment  # noqa: F401
-from nlp.brands import BrandRef
+from nlp.brands import BrandRef, brand_refs_config
+from nlp.catalog import Brand
 from nlp.moments import MomentResult
 from nlp.moments import model_version as moments_version
 from nlp.scorers import DEFAULT_SCORER, load_scorer
@@ -42,12 +42,12 @@ def pipeline_version(scorer: str = DEFAULT_SCORER) -> str:
     return f"zmot-nlp-1+{load_scorer(scorer).name}+{load_target_scorer().name}+{moments_version()}"
 
 
-def build_pipeline(brands: list[dict[str, Any]], *, scorer: str = DEFAULT_SCORER, base: str = "auto") -> Language:
+def build_pipeline(brands: Sequence[Brand], *, scorer: str = DEFAULT_SCORER, base: str = "auto") -> Language:
     """language -> brand references -> sentiment -> moments, on a trained English pipeline when installed."""
     nlp = _base(base)
     _split_at_brackets(nlp)
     nlp.add_pipe("zmot_language")
-    nlp.add_pipe("zmot_brand_refs", config={"brands": brands})
+    nlp.add_pipe("zmot_brand_refs", config=brand_refs_config(brands))
     nlp.add_pipe("zmot_sentiment", config={"scorer": scorer})
     nlp.add_pipe("zmot_moments")
     return nlp

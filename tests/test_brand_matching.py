@@ -8,18 +8,17 @@ import json
 import pytest
 
 from nlp.brands import make_prefilter
+from nlp.catalog import Brand, Product
 from nlp.pipeline import analyse, build_pipeline
 from tests.conftest import shared_data
 
 CATALOG = [
-    {"name": "Apple", "aliases": ["Apple Inc"], "case_sensitive": True, "competitors": ["Samsung"],
-     "products": [{"name": "iPhone", "aliases": ["iPhone 17"]}, {"name": "MacBook Air", "aliases": []}],
-     "exclusions": ["apple pie", "Big Apple", "apple juice"]},
-    {"name": "Acme", "aliases": [], "case_sensitive": False, "competitors": [], "exclusions": [],
-     "products": [{"name": "Acme Mobile Unlimited", "aliases": []}]},
-    {"name": "Acme Mobile", "aliases": ["@AcmeMobile"], "case_sensitive": False, "competitors": [], "exclusions": [], "products": []},
-    {"name": "Samsung", "aliases": [], "case_sensitive": False, "competitors": [], "exclusions": [],
-     "products": [{"name": "Galaxy S25", "aliases": []}]},
+    Brand(name="Apple", aliases=["Apple Inc"], case_sensitive=True, competitors=["Samsung"],
+          products=[Product(name="iPhone", aliases=["iPhone 17"]), Product(name="MacBook Air")],
+          exclusions=["apple pie", "Big Apple", "apple juice"]),
+    Brand(name="Acme", products=[Product(name="Acme Mobile Unlimited")]),
+    Brand(name="Acme Mobile", aliases=["@AcmeMobile"]),
+    Brand(name="Samsung", products=[Product(name="Galaxy S25")]),
 ]
 
 
@@ -108,7 +107,7 @@ def test_on_real_brand_tweets_the_brand_is_found_where_labelled() -> None:
 # --- names as people write them: rules ---------------------------------------------------------------
 
 
-def _wide_catalog() -> list[dict]:
+def _wide_catalog() -> list[Brand]:
     from bench.brand_recall import CATALOG as SANDERS_CATALOG
     from bench.brand_recall import _brand
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from zmot.config import ConfigError, load_config
+from zmot.config import BrandCatalog, ConfigError, load_config
 
 PROJECT = Path(__file__).resolve().parents[1]
 BRANDS = "brands:\n  - name: Acme\n    aliases: [ACME Corp]\n"
@@ -73,6 +73,12 @@ def test_a_source_limited_to_an_unknown_brand_is_refused(tmp_path: Path) -> None
     _write(tmp_path, sources=SOURCES + "    brands: [Nobody]\n")
     with pytest.raises(ConfigError, match="unknown brand.*Nobody"):
         load_config(tmp_path)
+
+
+def test_a_source_limited_to_some_brands_watches_those_in_any_case() -> None:
+    catalog = BrandCatalog.model_validate({"brands": [{"name": "Acme"}, {"name": "Orbit"}, {"name": "Globex"}]})
+    assert [b.name for b in catalog.watched(["orbit", "ACME"])] == ["Acme", "Orbit"]  # in the catalog's order
+    assert catalog.watched([]) == catalog.brands  # a source that names none watches them all
 
 
 def test_invalid_yaml_and_missing_files_are_explained(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from connectors.records import Mention, SourceState
+from nlp.catalog import Brand, Product
 from tests.smtp_server import smtp_server
 from warehouse.load import StagedRun, load_run
 from warehouse.new_names import new_names
@@ -20,8 +21,7 @@ from zmot.digest import DigestError, DigestPeriod, gather_digest, render_html, r
 from zmot.runcontext import RunContext
 
 MONDAY = date(2026, 11, 9)  # ISO week 2026-W46
-CATALOG = [{"name": "Acme", "aliases": [], "products": [{"name": "Nova", "aliases": []}], "competitors": ["Globex"]},
-           {"name": "Globex", "aliases": [], "products": [], "competitors": []}]
+CATALOG = [Brand(name="Acme", products=[Product(name="Nova")], competitors=["Globex"]), Brand(name="Globex")]
 HOSTILE = "<script>alert('x')</script> Acme charged me twice, [click](javascript:alert(1)) **refund** now"
 ZMOT_WEEK, ZMOT_BEFORE, LZMOT_WEEK, LZMOT_BEFORE = 14, 7, 6, 2
 

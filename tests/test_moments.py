@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from nlp.catalog import Brand, Product
 from nlp.moments import MOMENTS, STAGES, classify
 from nlp.pipeline import analyse, build_pipeline
 
@@ -40,11 +41,7 @@ def test_switching_to_a_brand_is_not_leaving_it() -> None:
 
 def test_a_question_about_a_competitor_is_not_research_about_us() -> None:
     """In the pipeline the catalog knows both brands, so each is judged on its own sentences."""
-    catalog = [
-        {"name": "Acme", "aliases": [], "case_sensitive": False, "competitors": [], "exclusions": [], "products": []},
-        {"name": "Orbit", "aliases": [], "case_sensitive": False, "competitors": [], "exclusions": [],
-         "products": [{"name": "Orbit Flex", "aliases": []}]},
-    ]
+    catalog = [Brand(name="Acme"), Brand(name="Orbit", products=[Product(name="Orbit Flex")])]
     [result] = analyse(build_pipeline(catalog, base="blank"), ["My Acme contract is fine. Is Orbit Flex worth it though?"])
     moments = {ref.brand: m.moment for ref, m in zip(result.refs, result.ref_moments)}
     assert set(moments) == {"Acme", "Orbit"} and moments["Acme"] == "none"  # the question is Orbit's, not ours

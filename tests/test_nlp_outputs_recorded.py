@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from nlp.catalog import Brand, Product
 from nlp.pipeline import TextAnalysis, analyse, build_pipeline
 from tests.conftest import shared_data
 
@@ -22,8 +23,7 @@ RECORDING = Path(__file__).parent / "fixtures" / "nlp_outputs_recorded.json"
 AIRLINE_ROWS = range(0, 14_640, 48)  # about 300 airline customer tweets, spread over the file
 TWEETEVAL_LINES = range(0, 2_000, 7)  # about 290 TweetEval validation texts
 CATALOG = [
-    {"name": name, "aliases": aliases, "case_sensitive": False, "competitors": [], "exclusions": [],
-     "products": [{"name": p, "aliases": []} for p in products]}
+    Brand(name=name, aliases=aliases, products=[Product(name=p) for p in products])
     for name, aliases, products in [
         ("Apple", [], ["iPhone", "iPad", "MacBook"]), ("Samsung", [], ["Galaxy"]), ("Google", [], ["Pixel", "Android"]),
         ("Microsoft", [], ["Xbox", "Windows"]), ("Amazon", [], ["Kindle", "Alexa"]), ("Nike", [], []),

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import spacy
 
+from nlp.catalog import Brand
 from nlp.line_sentiment import sentiment_lines
 from nlp.pipeline import analyse, build_pipeline
 
-CATALOG = [
-    {"name": "Acme Mobile", "aliases": ["Acme"], "case_sensitive": False, "competitors": ["Orbit"], "exclusions": [], "products": []},
-    {"name": "Orbit", "aliases": [], "case_sensitive": False, "competitors": ["Acme Mobile"], "exclusions": [], "products": []},
-]
+CATALOG = [Brand(name="Acme Mobile", aliases=["Acme"], competitors=["Orbit"]), Brand(name="Orbit", competitors=["Acme Mobile"])]
 
 
 def _one(text: str):

@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from nlp.brands import BrandFinder
+from nlp.catalog import Brand
 from nlp.query_language import (
     MAX_DEPTH,
     MAX_QUERY_CHARS,
@@ -199,8 +200,8 @@ def test_a_huge_text_is_read_up_to_the_bound() -> None:
 
 
 def test_a_brand_query_keeps_only_the_references_whose_text_matches() -> None:
-    finder = BrandFinder([{"name": "Apple", "case_sensitive": True, "query": '"Apple" AND (iphone OR mac OR ios) NOT pie'},
-                          {"name": "Acme"}])
+    finder = BrandFinder([Brand(name="Apple", case_sensitive=True, query='"Apple" AND (iphone OR mac OR ios) NOT pie'),
+                          Brand(name="Acme")])
     assert [r.brand for r in finder.find("My Apple iPhone and an Acme plan")] == ["Apple", "Acme"]
     assert [r.brand for r in finder.find("Apple pie on my iPhone, says Acme")] == ["Acme"]
     assert [r.brand for r in finder.find("Apple shares rose")] == []

@@ -9,15 +9,13 @@ import sys
 
 import numpy as np
 
+from nlp.catalog import Brand
 from nlp.line_sentiment import sentiment_lines
 from nlp.pipeline import analyse, build_pipeline
 from nlp.target_sentiment import OTHER, TARGET, Item, item_for, load_target_scorer, read
 from nlp.tweet_sentiment import load_tweet_scorer
 
-CATALOG = [
-    {"name": "Acme Mobile", "aliases": ["Acme"], "case_sensitive": False, "competitors": ["Orbit"], "exclusions": [], "products": []},
-    {"name": "Orbit", "aliases": [], "case_sensitive": False, "competitors": ["Acme Mobile"], "exclusions": [], "products": []},
-]
+CATALOG = [Brand(name="Acme Mobile", aliases=["Acme"], competitors=["Orbit"]), Brand(name="Orbit", competitors=["Acme Mobile"])]
 
 
 def _toward(pairs: list[tuple[str, str | None]]) -> list[tuple[str, float]]:

@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 
 from connectors.records import MentionRow, Reject, SourceState
+from nlp.catalog import Brand
 from warehouse.cluster_rules import ClusterRules
 from warehouse.clusters import assign_clusters
 from warehouse.corrections import apply_corrections
@@ -42,7 +43,7 @@ class StagedRun:
     rejects: list[Reject]
     sources_ok: list[str]
     sources_failed: list[str]
-    catalog: list[dict[str, Any]] = field(default_factory=list)  # brands as configured, for analyst views
+    catalog: list[Brand] = field(default_factory=list)  # brands as configured, for analyst views
     retracted: list[str] = field(default_factory=list)  # mention ids their source says were deleted
     tag_rules: dict[str, str] = field(default_factory=dict)  # tags.yaml's rules: tag -> query
 
@@ -175,7 +176,7 @@ def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun, clusters: ClusterRu
         con.executemany(
             "INSERT INTO brands VALUES (?, ?, ?, ?)",
             [
-                [b["name"], b.get("aliases", []), [p["name"] for p in b.get("products", [])], b.get("competitors", [])]
+                [b.name, b.aliases, [p.name for p in b.products], b.competitors]
                 for b in staged.catalog
             ],
         )

@@ -20,12 +20,14 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from connectors.kinds import KINDS
 from connectors.kinds.base import ConfigModel as _Model
-from connectors.kinds.base import HttpPolicy, SourceConfig, SourceName, matching
-from nlp.query_language import Node, QueryError, parse, uses_fields
+from connectors.kinds.base import HttpPolicy, SourceConfig, SourceName, item_key, matching
+from nlp.catalog import Brand as Brand  # brands.yaml's models: defined beside the NLP that reads them, named here too
+from nlp.catalog import BrandCatalog, parsed_query
+from nlp.catalog import Name as Name
+from nlp.catalog import Product as Product
 from warehouse.cluster_rules import ClusterRules
 from warehouse.spike_rules import SpikeDefaults
 from zmot.errors import ConfigError
@@ -49,130 +51,6 @@ def _env_name(name: str) -> str:
 
 
 EnvName = Annotated[str, AfterValidator(_env_name)]
-
-
-# --- brands.yaml -------------------------------------------------------------------------
-
-
-def _nonblank(text: str) -> str:
-    if not text.strip():
-        raise ValueError("expected a non-empty name")
-    return text
-
-
-Name = Annotated[str, AfterValidator(_nonblank)]
-
-
-def _parsed(text: str) -> Node:
-    """A query in nlp.query_language, refused here with the position and what was expected."""
-    try:
-        return parse(text)
-    except QueryError as exc:
-        raise PydanticCustomError("query_error", str(exc).replace("{", "{{").replace("}", "}}")) from None
-
-
-def _query(text: str) -> str:
-    _parsed(text)
-    return text
-
-
-def _brand_query(text: str) -> str:
-    """A brand query is judged where only the words are known (the NLP's brand matching)."""
-    if uses_fields(_parsed(text)):
-        raise ValueError("expected words, phrases and operators only: a brand query sees the text, not the fields "
-                         "(field filters belong in tags.yaml)")
-    return text
-
-
-Query = Annotated[str, AfterValidator(_query)]
-
-
-class Product(_Model):
-    name: Name
-    aliases: list[Name] = Field(default_factory=list)
-
-    @property
-    def terms(self) -> list[str]:
-        return _unique([self.name, *self.aliases])
-
-
-class Brand(_Model):
-    name: Name
-    aliases: list[Name] = Field(default_factory=list)
-    case_sensitive: bool = Field(
-        default=False,
-        description="For brands that are common words: names match as written (Apple); in another case (apple, APPLE) "
-                    "only as a handle (@apple), a domain (apple.com) or beside another reference to the brand or a competitor.",
-    )
-    products: list[Product] = Field(default_factory=list)
-    competitors: list[Name] = Field(default_factory=list, description="Other brands in this file, for share of voice.")
-    exclusions: list[Name] = Field(
-        default_factory=list,
-        description="Phrases that veto a match when they contain it, case-insensitive: 'apple pie'.",
-    )
-    query: Annotated[str, AfterValidator(_brand_query)] | None = Field(
-        default=None,
-        description='A query the text must also match for a reference to count: "Apple" AND (iphone OR mac) NOT pie.',
-    )
-
-    @property
-    def terms(self) -> list[str]:
-        return _unique([self.name, *self.aliases])
-
-
-class BrandCatalog(_Model):
-    brands: list[Brand] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> "BrandCatalog":
-        """Each name finds one brand or product; competitors and exclusions refer to what is there."""
-        owner: dict[str, str] = {}
-        brand_names = [b.name for b in self.brands]
-        for i, brand in enumerate(self.brands):
-            if brand.name.casefold() in {b.name.casefold() for b in self.brands[:i]}:
-                raise ValueError(f"brands[{i}].name: brand {brand.name!r} is listed twice; expected each brand once (merge its entries)")
-            at = _item_key("brands", brand_names, i)
-            names = [(f"{at}.name", brand.name), *((f"{at}.aliases[{j}]", a) for j, a in enumerate(brand.aliases))]
-            for p, product in enumerate(brand.products):
-                p_at = _item_key(f"{at}.products", [x.name for x in brand.products], p)
-                names += [(f"{p_at}.name", product.name), *((f"{p_at}.aliases[{j}]", a) for j, a in enumerate(product.aliases))]
-            mine: dict[str, str] = {}
-            for key, term in names:
-                if _folded(term) in owner:
-                    raise ValueError(f"{key}: {term!r} is already a name of {owner[_folded(term)]}; "
-                                     "expected each name to belong to one brand")
-                if ".products[" in key and _folded(term) in mine:
-                    raise ValueError(f"{key}: {term!r} is already {mine[_folded(term)]}; expected each name once")
-                mine.setdefault(_folded(term), key)
-            owner.update((t, f"brand {brand.name!r}") for t in mine)
-            for j, phrase in enumerate(brand.exclusions):
-                hit = next((t for _, t in names if f" {_folded(phrase)} " in f" {_folded(t)} "), None)
-                if hit:
-                    raise ValueError(f"{at}.exclusions[{j}]: {phrase!r} would veto every mention of {hit!r}; "
-                                     "expected a longer phrase that only the unwanted sense contains, like 'apple pie'")
-        known = {b.name.casefold(): b.name for b in self.brands}
-        for i, brand in enumerate(self.brands):
-            for j, rival in enumerate(brand.competitors):
-                if rival.casefold() not in known or rival.casefold() == brand.name.casefold():
-                    others = ", ".join(n for k, n in known.items() if k != brand.name.casefold()) or "none"
-                    raise ValueError(f"{_item_key('brands', brand_names, i)}.competitors[{j}]: {rival!r} is not another "
-                                     f"brand in this file; expected one of: {others} (add it as a brand to compare with it)")
-        return self
-
-    def brand(self, name: str) -> Brand:
-        for brand in self.brands:
-            if brand.name.casefold() == name.casefold():
-                return brand
-        raise KeyError(name)
-
-    def all_terms(self) -> list[str]:
-        """Every brand and product name and alias: the connectors' cheap prefilter."""
-        terms: list[str] = []
-        for brand in self.brands:
-            terms.extend(brand.terms)
-            for product in brand.products:
-                terms.extend(product.terms)
-        return _unique(terms)
 
 
 # --- sources.yaml ------------------------------------------------------------------------
@@ -322,6 +200,14 @@ class AlertsConfig(_Model):
 # --- tags.yaml ---------------------------------------------------------------------------
 
 
+def _query(text: str) -> str:
+    parsed_query(text)
+    return text
+
+
+Query = Annotated[str, AfterValidator(_query)]
+
+
 TagName = Annotated[str, AfterValidator(matching(
     r"[a-z0-9][a-z0-9_-]{0,63}", "expected a tag name of 1-64 lower-case letters, digits, '_' or '-', like billing"))]
 
@@ -369,7 +255,7 @@ def missing_local_files(cfg: AppConfig) -> list[str]:
         for key, url in source.local_urls():
             local = Path(url.removeprefix("file://")) if url.startswith("file:") else None
             if local is not None and not local.is_file():
-                where = _item_key("sources", [s.name for s in cfg.sources.sources], i)
+                where = item_key("sources", [s.name for s in cfg.sources.sources], i)
                 problems.append(f"{Path(cfg.directory) / SOURCES_FILE}: {where}.{key}: no such file {local}; "
                                 "expected an existing file (file: paths are relative to the config directory)")
     return problems
@@ -381,7 +267,7 @@ def _check_references(path: Path, sources: SourcesConfig, catalog: BrandCatalog)
     names = [s.name for s in sources.sources]
     expected = ", ".join(b.name for b in catalog.brands)
     for i, source in enumerate(sources.sources):
-        where = _item_key("sources", names, i)
+        where = item_key("sources", names, i)
         named = [(f"brands[{j}]", b) for j, b in enumerate(source.brands)]
         named += [("brand", subject)] if (subject := source.subject_brand()) else []
         for key, brand in named:
@@ -534,7 +420,7 @@ def _key_path(loc: tuple[Any, ...], data: Any) -> str:
             continue  # pydantic's marker for a mapping's key, which the path already names
         if isinstance(item, int):
             names = [x.get("name") if isinstance(x, dict) else None for x in node] if isinstance(node, list) else []
-            parts.append(_item_key("", names, item))
+            parts.append(item_key("", names, item))
             node = node[item] if isinstance(node, list) and item < len(node) else None
         elif isinstance(node, dict) and item in node:
             parts.append(f".{item}" if parts else str(item))
@@ -545,13 +431,6 @@ def _key_path(loc: tuple[Any, ...], data: Any) -> str:
             parts.append(f".{item}" if parts else str(item))
             node = None
     return "".join(parts) or "(top level)"
-
-
-def _item_key(key: str, names: list[Any], index: int) -> str:
-    """`sources[news]` when that item's name is a unique string, else `sources[2]`."""
-    name = names[index] if index < len(names) else None
-    unique = isinstance(name, str) and name.strip() and names.count(name) == 1
-    return f"{key}[{name}]" if unique else f"{key}[{index}]"
 
 
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel]:
@@ -589,17 +468,3 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
 
 def _yaml_type(data: Any) -> str:
     return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(data), type(data).__name__)
-
-
-def _folded(term: str) -> str:
-    return " ".join(term.casefold().split())
-
-
-def _unique(items: list[str]) -> list[str]:
-    seen: set[str] = set()
-    out = []
-    for item in items:
-        if item and item not in seen:
-            seen.add(item)
-            out.append(item)
-    return out

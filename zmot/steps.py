@@ -98,7 +98,7 @@ def enrich(ctx: RunContext) -> dict[str, Any]:
     cfg = load_config(ctx.config_dir)
     files = sorted(ctx.staging_dir.glob("*.mentions.parquet"))
     rows = staging.read_mention_rows(files)
-    nlp = build_pipeline(catalog_for_nlp(cfg))
+    nlp = build_pipeline(cfg.brands.brands)
     texts = [analysis_text(r["title"], r["text"]) for r in rows]
     nlp_rows: list[staging.NlpRow] = []
     ref_rows: list[staging.RefRow] = []
@@ -172,7 +172,7 @@ def load(ctx: RunContext) -> dict[str, Any]:
         rejects=[r for o in outcomes for r in o.rejects],
         sources_ok=[o.source_id for o in ok],
         sources_failed=[o.source_id for o in outcomes if not o.ok],
-        catalog=catalog_for_nlp(cfg),
+        catalog=cfg.brands.brands,
         retracted=[m for o in ok for m in o.retracted],
         tag_rules=dict(cfg.tags.rules),
     )
@@ -264,11 +264,6 @@ def finish(load_result: dict[str, Any], ctx: RunContext) -> None:
         )
 
 
-def catalog_for_nlp(cfg: AppConfig) -> list[dict[str, Any]]:
-    """The brand catalog as the plain data the spaCy components take in their config."""
-    return cfg.brands.model_dump()["brands"]
-
-
 def _judgement(label: str | None, score: float | None, moment: "MomentResult") -> staging.Judgement:
     return staging.Judgement(
         sentiment_label=label, sentiment_score=score, moment=moment.moment, stage=moment.stage,
@@ -290,11 +285,9 @@ def _fetch(cfg: AppConfig, source: Source, stored: SourceState, ctx: RunContext)
     from connectors.kinds.base import Window
     from nlp.brands import make_prefilter
 
-    wanted = {name.casefold() for name in source.brands}
-    brands = [b for b in catalog_for_nlp(cfg) if not wanted or b["name"].casefold() in wanted]
     window = Window(
         interval_end=ctx.interval_end, backfill_start=ctx.backfill_start(source.backfill_days),
-        fetched_at=datetime.now(timezone.utc), keep=make_prefilter(brands), brand_name=lambda name: cfg.brands.brand(name).name,
+        fetched_at=datetime.now(timezone.utc), keep=make_prefilter(cfg.brands.watched(source.brands)), brand_name=lambda name: cfg.brands.brand(name).name,
     )
     kind = KINDS[source.kind]
     policy = FetchPolicy(**cfg.sources.policy_for(source).model_dump())

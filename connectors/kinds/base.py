@@ -39,6 +39,13 @@ def matching(pattern: str, expected: str) -> Callable[[str], str]:
     return check
 
 
+def item_key(key: str, names: list[Any], index: int) -> str:
+    """A config key path's list item: `sources[news]` when that item's name is a unique string, else `sources[2]`."""
+    name = names[index] if index < len(names) else None
+    unique = isinstance(name, str) and name.strip() and names.count(name) == 1
+    return f"{key}[{name}]" if unique else f"{key}[{index}]"
+
+
 def _web_url(url: str) -> str:
     """An http(s) URL with a host, or a local file: URL; nothing a browser would run or a typo leaves hostless."""
     if url.startswith("file:"):

@@ -15,7 +15,7 @@ import random
 import threading
 import tracemalloc
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -29,6 +29,7 @@ from connectors.kinds.base import STATE_KEY
 from connectors.kinds.reddit import RedditState
 from connectors.records import SourceState
 from connectors.replay import Recorded, ReplayServer, request_key
+from nlp.catalog import Brand
 from nlp.pipeline import build_pipeline
 from tests.feeds_server import FeedServer, Route
 from tests.reliability.harness import FAST_HTTP, DayRun, query, run_day, snapshot, write_config
@@ -182,8 +183,8 @@ def _pipeline_built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     and built before any case so memory traced in a case is the case's own."""
     built: dict[str, object] = {}
 
-    def build_once(brands: list[dict[str, object]], **kwargs: object) -> object:
-        key = json.dumps([brands, kwargs], sort_keys=True, default=str)
+    def build_once(brands: Sequence[Brand], **kwargs: object) -> object:
+        key = json.dumps([[b.model_dump() for b in brands], kwargs], sort_keys=True, default=str)
         if key not in built:
             built[key] = build_pipeline(brands, **kwargs)
         return built[key]
