@@ -51,7 +51,8 @@ def pages(warehouse: Path) -> dict[str, str]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         brand, day = con.execute(
-            "SELECT brand, day FROM daily_signals WHERE product = '*' AND source_kind = '*' ORDER BY negative DESC LIMIT 1"
+            "SELECT brand, day FROM daily_signals WHERE product = '*' AND source_kind = '*' "
+            "ORDER BY negative DESC, day DESC, brand LIMIT 1"  # ties (--replicate's copies): the latest, every run the same
         ).fetchall()[0]
         mention_id = con.execute("SELECT mention_id FROM mention_targets WHERE brand = ? AND published_day = ? LIMIT 1",
                                  [brand, day]).fetchall()[0][0]
@@ -66,7 +67,7 @@ def pages(warehouse: Path) -> dict[str, str]:
         "mentions, brand + one day": f"/mentions?brand={b}&day_from={day}&day_to={day}",
         "mentions, page 20": f"/mentions?brand={b}&page=20",
         "mentions, text search": f"/mentions?brand={b}&q=refund",
-        "mentions, text search, 1 year": f"/mentions?brand={b}&q=refund&day_from={day - timedelta(days=365)}",
+        "mentions, text search, 1 year": f"/mentions?brand={b}&q=refund&day_from={day - timedelta(days=364)}&day_to={day}",
         "mentions, CSV of one day": f"/mentions?brand={b}&day_from={day}&day_to={day}&format=csv",
         "mentions, every copy": "/mentions?copies=all",
         "one mention (list link, day)": f"/mentions/{quote(mention_id, safe=':')}?day={day}",

@@ -142,6 +142,18 @@ def test_near_copies_fold_into_one_line_with_their_size(site: httpx.Client, ware
     assert 'class="copies"' not in every
 
 
+def test_a_search_folds_its_near_copies_and_counts_their_lines(site: httpx.Client, warehouse: Path) -> None:
+    day = {"brand": BRAND, "day_from": OUTAGE, "day_to": OUTAGE, "q": "outage"}
+    found = _query(warehouse, "SELECT count(*), count(DISTINCT cluster_id) FROM v_brand_mentions WHERE brand = ? "
+                              "AND published_day = ? AND (text ILIKE '%outage%' OR title ILIKE '%outage%')", [BRAND, OUTAGE])[0]
+    page = site.get("/mentions", params=day).text
+    lines = re.findall(r'<tr class="[a-z]+">', page)
+    sizes = [int(n) for n in re.findall(r'<span class="copies">\(and (\d+) cop', page)]
+    assert found[1] < found[0] <= 50  # the day's outage reports hold near-copies, and one page holds their lines
+    assert f"{found[1]} lines for {found[0]} mentions" in page and _count(page) == found[0]
+    assert len(lines) == found[1] and len(lines) + sum(sizes) == found[0]
+
+
 def test_each_day_of_the_overview_links_to_its_mentions_and_says_its_values(site: httpx.Client, warehouse: Path) -> None:
     page = lxml.html.fromstring(site.get("/").text)
     link = next(a for a in page.xpath("//svg//a") if f"day_from={OUTAGE}" in a.get("href") and "Acme+Mobile" in a.get("href"))

@@ -247,6 +247,7 @@ ORDER BY {order.format(a="c")}""", params)
 
 # One line per brand and cluster of near-copies (016_cluster_numbers.sql); a mention not clustered is a line of its own.
 _LINE = "{a}.brand, {a}.cluster_no, CASE WHEN {a}.cluster_no IS NULL THEN {a}.mention_id END"
+_LINES = f"count(DISTINCT ({_LINE.format(a='t')}))"
 # Above this many mentions the lines they fold into are not counted (a distinct count over all of them takes
 # seconds at 10 M): the page says "more than" and pages on while pages are full.
 LINES_COUNTED = 20_000
@@ -262,7 +263,13 @@ def mentions_count(f: MentionFilter) -> Query:
     return Query(f"SELECT count(*) AS mentions\n{chosen}", params)
 
 
+def search_totals(f: MentionFilter) -> Query:
+    """A text search's mentions and the lines they fold into, in one pass over the period's texts."""
+    chosen, params = _chosen(f)
+    return Query(f"SELECT count(*) AS mentions, {_LINES} AS lines\n{chosen}", params)
+
+
 def lines_count(f: MentionFilter) -> Query:
     """The lines the selected mentions make on a folded page: their clusters (a mention not clustered is one)."""
     chosen, params = _chosen(f)
-    return Query(f"SELECT count(DISTINCT ({_LINE.format(a='t')})) AS lines\n{chosen}", params)
+    return Query(f"SELECT {_LINES} AS lines\n{chosen}", params)
