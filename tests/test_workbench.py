@@ -162,8 +162,8 @@ def test_a_search_folds_its_near_copies_and_counts_their_lines(site: httpx.Clien
     queries.MentionFilter(q="outage"), queries.MentionFilter(q="acme", sort="most_negative", page=2),
 ], ids=["all", "brand", "negative-oldest", "outage-day-page-2", "search", "search-page-2"])
 def test_a_folded_page_is_the_fold_of_every_chosen_row_by_cluster_id(warehouse: Path, f: queries.MentionFilter) -> None:
-    """Folding by the targets' cluster numbers, from a prefix or from all matches, gives what folding every row
-    by mention_clusters' ids gives: the same lines in the same order with the same copies."""
+    """Folding by the targets' cluster numbers, from the default prefix or from all chosen rows, gives what folding
+    every row by mention_clusters' ids gives: the same lines in the same order with the same copies."""
     every = queries.mentions(replace(f, copies="all", page=1), limit=queries.CSV_LIMIT)
     rows = _query(warehouse, every.sql, every.params)
     clusters = dict(_query(warehouse, "SELECT mention_id, cluster_id FROM mention_clusters"))
@@ -177,13 +177,13 @@ def test_a_folded_page_is_the_fold_of_every_chosen_row_by_cluster_id(warehouse: 
     start = (f.page - 1) * queries.PAGE_SIZE
     expected = [(mention_id, brand, members[key] - 1) for mention_id, brand, key in lines[start:start + queries.PAGE_SIZE]]
     assert expected or f.page > 1
-    for prefix, whole in ((None, False), (len(rows), False), (len(rows), True)):
-        page = queries.mentions(f, prefix=prefix, whole=whole)
+    for prefix in (None, len(rows)):
+        page = queries.mentions(f, prefix=prefix)
         got = [(r[0], r[3], r[-1]) for r in _query(warehouse, page.sql, page.params)]
         if prefix is None:  # the default prefix may yield too few lines (the app then grows it): those it has are right
             assert got == expected[:len(got)]
         else:
-            assert got == expected, (prefix, whole)
+            assert got == expected
 
 
 def test_each_day_of_the_overview_links_to_its_mentions_and_says_its_values(site: httpx.Client, warehouse: Path) -> None:

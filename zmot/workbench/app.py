@@ -184,10 +184,9 @@ def create_app(warehouse: Path, credentials: Credentials | None = None) -> Starl
                language: bool = True) -> tuple[list[dict[str, Any]], Query]:
         """A page of the list; folded, from a prefix of the chosen rows grown until it gives the page (or holds all)."""
         prefix = 2 * max(f.page, 1) * limit
-        whole = bool(f.q) and total <= queries.LINES_COUNTED  # each query of a search reads its period's texts: fold all at once
-        if whole:
+        if f.q and total <= queries.LINES_COUNTED:  # each query of a search reads its period's texts: fold all at once
             prefix = max(total, prefix)
-        listing = queries.mentions(f, limit=limit, language=language, prefix=prefix, whole=whole)
+        listing = queries.mentions(f, limit=limit, language=language, prefix=prefix)
         rows = run(con, listing)
         if f.copies != "all":
             while len(rows) < limit and prefix < total:

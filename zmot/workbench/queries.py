@@ -194,7 +194,7 @@ def _chosen(f: MentionFilter) -> tuple[str, list[Any]]:
 
 
 def mentions(f: MentionFilter, *, csv: bool = False, limit: int = PAGE_SIZE, language: bool = True,
-             prefix: int | None = None, whole: bool = False) -> Query:
+             prefix: int | None = None) -> Query:
     """One page of the filtered mentions (one row per mention and brand), or all of them (up to CSV_LIMIT) for CSV.
 
     Two steps, as the cookbook advises at millions of mentions: choose the rows in mention_targets, then
@@ -204,8 +204,6 @@ def mentions(f: MentionFilter, *, csv: bool = False, limit: int = PAGE_SIZE, lan
     all of them (seconds at 10 M); instead only the first `prefix` rows in the chosen order are folded:
     a cluster's first line there is its first line overall, so the page is exact when the prefix yields
     enough lines (`folded_page` grows it until it does), and the sizes are counted for the page's clusters only.
-    `whole`: the prefix holds every chosen row (a search folding all its matches), so the sizes are counted
-    in it instead of reading the period's texts a second time.
     """
     chosen, params = _chosen(f)
     order = SORTS.get(f.sort, SORTS["newest"])
@@ -221,7 +219,7 @@ ORDER BY {order.format(a="t")}"""
     elif not _folded(f, csv):
         steps, copies = f"chosen AS (\n{picked}\nLIMIT {int(limit)} OFFSET {offset}\n)", ", 0 AS copies"
     else:
-        steps = f"""prefix AS{" MATERIALIZED" if whole else ""} (
+        steps = f"""prefix AS (
 {picked}
 LIMIT {int(prefix or 2 * (offset + int(limit)))}
 ),
@@ -233,11 +231,12 @@ LIMIT {int(limit)} OFFSET {offset}
 ),
 sizes AS (  -- the mentions the filters let through in each cluster on the page, by the number every target row carries
 SELECT t.brand, t.cluster_no, count(*) AS members
-{"FROM prefix t WHERE" if whole else chosen + chr(10) + "  AND"} t.cluster_no IN (SELECT cluster_no FROM chosen)
+{chosen}
+  AND t.cluster_no IN (SELECT cluster_no FROM chosen)
 GROUP BY ALL
 )"""
         copies, nlp = ", coalesce(s.members, 1) - 1 AS copies", nlp + "\nLEFT JOIN sizes s ON s.brand = c.brand AND s.cluster_no = c.cluster_no"
-        params = params if whole else params + params
+        params = params + params
     return Query(f"""WITH {steps}
 SELECT c.mention_id, c.published_day, c.published_at, c.brand, c.product, c.source_kind, c.source_id, c.author, c.sentiment_label,
        round(c.sentiment_score, 3) AS sentiment_score, c.moment, c.stage{", nl.language" if language else ""}, {text}{copies}
