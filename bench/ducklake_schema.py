@@ -230,6 +230,73 @@ REWRITES: list[tuple[str, Callable[[str], str]]] = [
 ]
 
 
+CONSTRUCTS = [  # what the real statements use that DuckLake refuses (counted whatever error a statement hit first)
+    ("PRIMARY KEY", r"PRIMARY KEY"),
+    ("CHECK (...)", r"\bCHECK\s*\("),
+    ("CREATE SEQUENCE / nextval", r"CREATE SEQUENCE|nextval\("),
+    ("ADD COLUMN ... BOOLEAN DEFAULT", r"ADD COLUMN[^;]*BOOLEAN\s+DEFAULT"),
+    ("INSERT OR IGNORE / OR REPLACE", r"INSERT OR (IGNORE|REPLACE)"),
+    ("CREATE INDEX", r"CREATE (UNIQUE )?INDEX"),
+    ("CREATE MACRO (runs on a lake)", r"CREATE (OR REPLACE )?MACRO"),
+]
+
+
+def census(todo: list[tuple[str, str]]) -> None:
+    print("constructs in the real statements (statements using each):")
+    for name, pattern in CONSTRUCTS:
+        files = [file for file, sql in todo if re.search(pattern, strip_comments(sql), re.I)]
+        where = ", ".join(sorted({f.rsplit("/", 1)[-1] for f in files}))
+        print(f"    {len(files):>3}  {name}" + (f"  ({where})" if files else ""))
+
+
+def probes(make: Callable[[str], duckdb.DuckDBPyConnection], label: str) -> None:
+    """What the loader relies on beyond the schema: RETURNING (detect.py), and that overlapping writers conflict
+    (006's load_guard), or, with no key, what two overlapping MERGEs of one new key leave."""
+    first = make("probe")
+    first.execute("CREATE TABLE load_guard (guard INTEGER, run_key VARCHAR)")
+    first.execute("INSERT INTO load_guard VALUES (1, NULL)")
+    first.execute("CREATE TABLE source_state (source_id VARCHAR, source_kind VARCHAR, state JSON, updated_run VARCHAR)")
+    print(f"  probes, DuckLake {label}:")
+    for sql in ("INSERT INTO source_state VALUES ('a', 'rss', '{}', 'r1') RETURNING source_id",
+                "UPDATE load_guard SET run_key = 'x' WHERE guard = 1 RETURNING guard",
+                "MERGE INTO source_state t USING (SELECT 'b' AS source_id) s ON t.source_id = s.source_id "
+                "WHEN NOT MATCHED THEN INSERT VALUES (s.source_id, 'rss', '{}', 'r1') RETURNING merge_action"):
+        error = run(first, sql)
+        print(f"    {first_line(sql)[:60]:<62} {'ok' if error is None else error[:120]}")
+    first.execute("DELETE FROM source_state")
+    first.close()
+    for what, sql in (("UPDATE load_guard (one row), two overlapping transactions",
+                       "UPDATE load_guard SET run_key = ? WHERE guard = 1"),
+                      ("MERGE of one new source_state key, two overlapping transactions",
+                       "MERGE INTO source_state t USING (SELECT 'same' AS source_id, ? AS run) s ON t.source_id = s.source_id "
+                       "WHEN NOT MATCHED THEN INSERT VALUES (s.source_id, 'rss', '{}', s.run)")):
+        try:
+            first, second = make("probe"), make("probe")  # two attaches of the same lake: two writers
+            first.execute("BEGIN")
+            second.execute("BEGIN")
+            first.execute(sql, ["first"])
+            second.execute(sql, ["second"])
+            errors = [run(first, "COMMIT"), run(second, "COMMIT")]
+            first.close()
+            second.close()
+            verdicts = ["committed" if e is None else "refused: " + e.split("Error: ")[-1][:110] for e in errors]
+            print(f"    {what}:\n      first COMMIT {verdicts[0]}\n      second COMMIT {verdicts[1]}")
+            try:
+                third = make("probe")  # a fresh writer sees what was committed
+                if "MERGE" in what:
+                    count = third.execute("SELECT count(*) FROM source_state WHERE source_id = 'same'").fetchall()[0][0]
+                    state = f"rows for the key: {count}"
+                else:
+                    state = f"load_guard now: {third.execute('SELECT run_key FROM load_guard').fetchall()}"
+            except duckdb.Error as exc:
+                state = "a fresh attach cannot read the lake: " + str(exc).splitlines()[0][:140]
+            else:
+                third.close()
+            print(f"      {state}")
+        except duckdb.Error as exc:
+            print(f"    {what}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+
+
 def ported(todo: list[tuple[str, str]]) -> list[tuple[str, str]]:
     out = []
     for file, sql in todo:
@@ -396,6 +463,7 @@ def main() -> None:
     plain = connection(ext)
     plain.execute(f"ATTACH '{work / 'plain.duckdb'}' AS plain")
     plain.execute("USE plain")
+    census(todo)
     apply(plain, "plain DuckDB file (control)", todo, show=True)
 
     lakes: dict[str, Callable[[str], duckdb.DuckDBPyConnection]] = {
@@ -424,6 +492,7 @@ def main() -> None:
             con = make("ported")
             apply(con, f"DuckLake {label}, rewritten", ported_todo, show=True)
             query_views(con, todo)
+            probes(make, label)
             targets[f"lake {label.split()[0]}"] = con
         compare_upserts(targets, args.row_rows, args.rows)
     finally:
