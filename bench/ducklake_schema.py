@@ -198,7 +198,7 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) ->
             con.execute("ROLLBACK")
         except duckdb.Error:
             pass
-        return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+        return f"{type(exc).__name__}: " + " | ".join(line for line in str(exc).splitlines() if line.strip())
 
 
 def apply(con: duckdb.DuckDBPyConnection, label: str, todo: list[tuple[str, str]], *, show: bool) -> Counter[str]:
@@ -279,7 +279,7 @@ def probes(make: Callable[[str], duckdb.DuckDBPyConnection], label: str) -> None
             errors = [run(first, "COMMIT"), run(second, "COMMIT")]
             first.close()
             second.close()
-            verdicts = ["committed" if e is None else "refused: " + e.split("Error: ")[-1][:110] for e in errors]
+            verdicts = ["committed" if e is None else "refused: " + e.split("Error: ", 1)[-1][:200] for e in errors]
             print(f"    {what}:\n      first COMMIT {verdicts[0]}\n      second COMMIT {verdicts[1]}")
             try:
                 third = make("probe")  # a fresh writer sees what was committed
@@ -289,12 +289,12 @@ def probes(make: Callable[[str], duckdb.DuckDBPyConnection], label: str) -> None
                 else:
                     state = f"load_guard now: {third.execute('SELECT run_key FROM load_guard').fetchall()}"
             except duckdb.Error as exc:
-                state = "a fresh attach cannot read the lake: " + str(exc).splitlines()[0][:140]
+                state = "a fresh attach in this process cannot read the lake: " + str(exc).splitlines()[0][-60:]
             else:
                 third.close()
             print(f"      {state}")
         except duckdb.Error as exc:
-            print(f"    {what}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+            print(f"    {what}: {type(exc).__name__}: ...{str(exc).splitlines()[0][-60:]}")
 
 
 def ported(todo: list[tuple[str, str]]) -> list[tuple[str, str]]:
