@@ -37,7 +37,9 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
 from bench.scale import build  # noqa: E402
+from warehouse.clusters import number_stored_clusters  # noqa: E402
 from warehouse.corrections import Correction, record_correction  # noqa: E402
+from warehouse.db import transaction  # noqa: E402
 from zmot.access import writing  # noqa: E402
 from zmot.workbench.app import create_app  # noqa: E402
 
@@ -49,7 +51,8 @@ def pages(warehouse: Path) -> dict[str, str]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         brand, day = con.execute(
-            "SELECT brand, day FROM daily_signals WHERE product = '*' AND source_kind = '*' ORDER BY negative DESC LIMIT 1"
+            "SELECT brand, day FROM daily_signals WHERE product = '*' AND source_kind = '*' "
+            "ORDER BY negative DESC, day DESC, brand LIMIT 1"  # ties (--replicate's copies): the latest, every run the same
         ).fetchall()[0]
         mention_id = con.execute("SELECT mention_id FROM mention_targets WHERE brand = ? AND published_day = ? LIMIT 1",
                                  [brand, day]).fetchall()[0][0]
@@ -64,7 +67,7 @@ def pages(warehouse: Path) -> dict[str, str]:
         "mentions, brand + one day": f"/mentions?brand={b}&day_from={day}&day_to={day}",
         "mentions, page 20": f"/mentions?brand={b}&page=20",
         "mentions, text search": f"/mentions?brand={b}&q=refund",
-        "mentions, text search, 1 year": f"/mentions?brand={b}&q=refund&day_from={day - timedelta(days=365)}",
+        "mentions, text search, 1 year": f"/mentions?brand={b}&q=refund&day_from={day - timedelta(days=364)}&day_to={day}",
         "mentions, CSV of one day": f"/mentions?brand={b}&day_from={day}&day_to={day}&format=csv",
         "mentions, every copy": "/mentions?copies=all",
         "one mention (list link, day)": f"/mentions/{quote(mention_id, safe=':')}?day={day}",
@@ -107,7 +110,7 @@ def measure(warehouse: Path, repeats: int) -> dict[str, tuple[float, float]]:
 REPLICATED = ("mentions", "mention_nlp", "mention_refs", "mention_targets", "mention_clusters", "mention_tags",
               "daily_signals", "daily_tag_signals")
 SHIFTED = {"mention_id": "{c} || '~{k}'", "cluster_id": "{c} || '~{k}'", "published_at": "{c} + INTERVAL {d} DAY",
-           "published_day": "{c} + {d}", "day": "{c} + {d}"}
+           "published_day": "{c} + {d}", "day": "{c} + {d}", "cluster_no": "NULL"}  # a copy's cluster number: of its new id
 
 
 def replicate(warehouse: Path, times: int) -> None:
@@ -129,6 +132,8 @@ def replicate(warehouse: Path, times: int) -> None:
                 con.execute(f"INSERT INTO {table} SELECT * REPLACE ({', '.join(shifted)}) FROM {table} WHERE {original}")
             con.execute("COMMIT")
             print(f"  copy {k}: days {first + timedelta(days=k * span)} .. {last + timedelta(days=k * span)}", flush=True)
+        with transaction(con):
+            number_stored_clusters(con)
         con.execute("CHECKPOINT")
     finally:
         con.close()

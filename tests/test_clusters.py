@@ -13,7 +13,8 @@ import pytest
 from connectors.records import Mention
 from tests.test_warehouse import T0, _stage
 from warehouse.cluster_rules import ClusterRules
-from warehouse.clusters import MIN_WORDS, normalised_words, signatures, similarity
+from warehouse.clusters import MIN_WORDS, cluster_numbers, normalised_words, signatures, similarity
+from warehouse.corrections import Correction, record_correction
 from warehouse.db import connect
 from warehouse.detect import detect_and_store
 from warehouse.load import load_run
@@ -108,6 +109,38 @@ def test_an_edit_is_judged_again_and_a_retraction_forgets_its_cluster(tmp_path: 
     load_run(con, staged)
     assert b.mention_id not in _clusters(con)
     assert con.execute("SELECT count(*) FROM mention_lsh WHERE mention_id = ?", [b.mention_id]).fetchall() == [(0,)]
+
+
+def _numbers_agree(con) -> dict[str, int]:
+    """Every target row carries its mention's cluster number, and that number is its cluster id's."""
+    rows = con.execute("SELECT t.mention_id, t.cluster_no, c.cluster_id, c.cluster_no FROM mention_targets t "
+                       "JOIN mention_clusters c USING (mention_id)").fetchall()
+    assert con.execute("SELECT count(*) FROM mention_targets").fetchall() == [(len(rows),)]
+    for mention_id, target_no, cluster_id, cluster_no in rows:
+        assert target_no == cluster_no == cluster_numbers([cluster_id])[0], mention_id
+    return {r[0]: r[1] for r in rows}
+
+
+def test_cluster_numbers_follow_cluster_ids_through_loads_edits_corrections_and_an_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    con = connect(path)
+    a, b, c = _m("rss", "a", STORY), _m("rss", "b", STORY + " More to follow.", days=1), _m("rss", "c", OTHER, days=1)
+    _load(tmp_path, con, "r1", [a, b, c])
+    numbers = _numbers_agree(con)
+    assert numbers[a.mention_id] == numbers[b.mention_id] != numbers[c.mention_id]
+    assert 0 <= min(numbers.values()) and max(numbers.values()) < 2**63
+    _load(tmp_path, con, "r2", [dataclasses.replace(b, text=OTHER + " Edited.", fetched_at=b.fetched_at + timedelta(hours=1))])
+    numbers = _numbers_agree(con)  # the edit left a's cluster for c's
+    assert numbers[b.mention_id] == numbers[c.mention_id] != numbers[a.mention_id]
+    record_correction(con, Correction(a.mention_id, "Acme", "moment", "lzmot"), "test")  # re-judges a's targets
+    assert _numbers_agree(con) == numbers
+    con.execute("UPDATE mention_targets SET cluster_no = NULL; UPDATE mention_clusters SET cluster_no = NULL; "
+                "DELETE FROM schema_version WHERE version = 16")  # as a file from before version 16 holds them
+    con.close()
+    con = connect(path)  # migration 16 numbers what is stored, to the same numbers
+    assert _numbers_agree(con) == numbers
+    # a number is fixed by its id alone, in every process and version (a salted hash() would differ per process)
+    assert cluster_numbers(["rss:news:wire"]) == [5293729214772266097]
 
 
 def test_daily_signals_count_unique_voices_beside_the_raw_counts(tmp_path: Path) -> None:

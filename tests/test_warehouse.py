@@ -334,7 +334,8 @@ def test_a_version_5_warehouse_migrates_with_its_data_and_loads_after(tmp_path: 
     for table in ("mentions", "mention_nlp", "mention_refs", "mention_targets", "daily_signals", "source_state", "runs"):
         added_later = {"mentions": " EXCLUDE (date_missing)",  # migration 8
                        "daily_signals": f" EXCLUDE ({', '.join(VOICE_COLUMNS)})",  # migration 12
-                       "mention_nlp": " EXCLUDE (published_day)", "mention_refs": " EXCLUDE (published_day)"}.get(table, "")  # 15
+                       "mention_nlp": " EXCLUDE (published_day)", "mention_refs": " EXCLUDE (published_day)",  # 15
+                       "mention_targets": " EXCLUDE (cluster_no)"}.get(table, "")  # 16
         old.execute(f"INSERT INTO {table} SELECT *{added_later} FROM cur.{table}")
     old.execute("DETACH cur")
     assert schema_version(old) == 5
@@ -352,6 +353,8 @@ def test_a_version_5_warehouse_migrates_with_its_data_and_loads_after(tmp_path: 
             "mention_nlp": [row[:-1] for row in after["mention_nlp"]], "mention_refs": [row[:-1] for row in after["mention_refs"]],
             "daily_signals": [row[:-voices] for row in after["daily_signals"]]} == before  # every row kept, column for column
     assert con.execute("SELECT count(*) FROM mention_clusters").fetchall() == [(2,)]
+    assert con.execute("SELECT count(*) FROM mention_targets t JOIN mention_clusters c USING (mention_id) "
+                       "WHERE t.cluster_no = c.cluster_no").fetchall() == [(2,)]  # migration 16 numbered them
     assert con.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name IN ('mentions', 'mention_nlp') "
                        "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')").fetchall() == [(0,)]
     assert con.execute("SELECT count(*) FROM v_mentions").fetchall() == [(2,)]  # views still read the new tables

@@ -11,8 +11,9 @@ merged or renamed). Runs inside the loader's transaction: a crash stores none of
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -93,6 +94,36 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.count_nonzero(a == b)) / NUM_PERM
 
 
+def cluster_numbers(cluster_ids: Iterable[str]) -> list[int]:
+    """Each cluster id's number: 63 bits of its BLAKE2b digest, the same in every process and version.
+
+    mention_targets carries it (016_cluster_numbers.sql) so the workbench folds near-copies by an integer
+    instead of joining every listed row to mention_clusters; DuckDB's hash() is not promised stable, so
+    the number is computed here, once per id. Among ten million clusters the chance that any two share
+    a number is about one in 180,000, and then they only fold into one line of a page."""
+    return [int.from_bytes(hashlib.blake2b(cid.encode("utf-8"), digest_size=8).digest(), "big") >> 1
+            for cid in cluster_ids]
+
+
+def number_stored_clusters(con: duckdb.DuckDBPyConnection) -> None:
+    """Number the stored clusters that have no number yet and copy the numbers onto their mentions' targets,
+    in the caller's transaction (migration 16 on a file clustered before it)."""
+    unnumbered = con.sql("SELECT DISTINCT cluster_id FROM mention_clusters WHERE cluster_no IS NULL").to_arrow_table()
+    con.execute("CREATE OR REPLACE TEMP TABLE cluster_number_fill (cluster_id VARCHAR, cluster_no BIGINT)")
+    step = 200_000  # ids numbered per pass: the ids stay in Arrow, only a slice becomes Python strings
+    for start in range(0, unnumbered.num_rows, step):
+        ids = unnumbered.column(0).slice(start, step).to_pylist()
+        con.register("numbered", pa.table({"cluster_id": ids, "cluster_no": cluster_numbers(ids)}))
+        con.execute("INSERT INTO cluster_number_fill SELECT * FROM numbered")
+        con.unregister("numbered")
+    con.execute("UPDATE mention_clusters SET cluster_no = f.cluster_no FROM cluster_number_fill f "
+                "WHERE mention_clusters.cluster_id = f.cluster_id")
+    con.execute("UPDATE mention_targets SET cluster_no = c.cluster_no FROM mention_clusters c "
+                "WHERE c.mention_id = mention_targets.mention_id AND c.published_day = mention_targets.published_day "
+                "AND mention_targets.cluster_no IS DISTINCT FROM c.cluster_no")
+    con.execute("DROP TABLE cluster_number_fill")
+
+
 @dataclass(frozen=True)
 class Assigned:
     mention_id: str
@@ -137,11 +168,12 @@ def _assign_batch(con: duckdb.DuckDBPyConnection, rows: list[tuple[Any, ...]], r
     has_sig = signed.tolist()
     con.register("cluster_rows", pa.table({
         "mention_id": ids, "published_at": times,
-        "cluster_id": [a.cluster_id for a in assigned], "similarity": [a.similarity for a in assigned],
+        "cluster_id": [a.cluster_id for a in assigned], "cluster_no": cluster_numbers(a.cluster_id for a in assigned),
+        "similarity": [a.similarity for a in assigned],
         "signature": [sigs[i].tobytes() if has_sig[i] else None for i in range(len(ids))],
     }))
     con.execute("""INSERT INTO mention_clusters BY NAME
-                   SELECT mention_id, published_at, published_at::DATE AS published_day, cluster_id, similarity, signature
+                   SELECT mention_id, published_at, published_at::DATE AS published_day, cluster_id, cluster_no, similarity, signature
                    FROM cluster_rows""")
     keep = np.flatnonzero(signed)
     con.register("lsh_rows", pa.table({

@@ -19,7 +19,7 @@ SQL_PACKAGE = "warehouse.sql"
 LOCK_WAIT_SECONDS = 120.0
 
 def _fill_targets(con: duckdb.DuckDBPyConnection) -> None:
-    judge_targets(con, "SELECT * FROM mentions", "SELECT * FROM mention_refs")
+    judge_targets(con, "SELECT * FROM mentions", "SELECT * FROM mention_refs", clustered=False)
 
 
 def _fill_clusters(con: duckdb.DuckDBPyConnection) -> None:
@@ -31,8 +31,14 @@ def _fill_clusters(con: duckdb.DuckDBPyConnection) -> None:
     recompute_signals_within(con, [row[0] for row in con.execute("SELECT DISTINCT day FROM daily_signals").fetchall()])
 
 
+def _fill_cluster_numbers(con: duckdb.DuckDBPyConnection) -> None:
+    from warehouse.clusters import number_stored_clusters  # numpy: only when a warehouse is being upgraded
+
+    number_stored_clusters(con)
+
+
 # Derived tables a migration introduces are filled from the data already there, in its transaction.
-FILL_AFTER_MIGRATION = {5: _fill_targets, 12: _fill_clusters}
+FILL_AFTER_MIGRATION = {5: _fill_targets, 12: _fill_clusters, 16: _fill_cluster_numbers}
 
 
 @contextlib.contextmanager
@@ -166,15 +172,22 @@ def view_definitions(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     ).fetchall()
 
 
-def judge_targets(con: duckdb.DuckDBPyConnection, mentions_query: str, refs_query: str) -> None:
+def judge_targets(con: duckdb.DuckDBPyConnection, mentions_query: str, refs_query: str, *, clustered: bool = True) -> None:
     """Add `mention_targets` rows for the mentions and references the queries select, in the caller's transaction.
 
     The mentions' old rows must be gone already. The queries name the rows to judge, so a load
-    judges only its own run.
+    judges only its own run. Each row takes its mention's cluster number, so the mention is clustered
+    first (the loader does so); `clustered=False` serves a file older than the clusters (version 5's fill).
     """
     con.execute(f"CREATE OR REPLACE TEMP VIEW judge_mentions AS {mentions_query}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW judge_refs AS {refs_query}")
-    con.execute(sql_text("targets_judge"))
+    judged = sql_text("targets_judge")
+    if clustered:
+        con.execute(f"""INSERT INTO mention_targets BY NAME
+                        SELECT j.*, c.cluster_no FROM ({judged}) j
+                        LEFT JOIN mention_clusters c ON c.mention_id = j.mention_id AND c.published_day = j.published_day""")
+    else:
+        con.execute(f"INSERT INTO mention_targets BY NAME {judged}")
 
 
 def sql_text(name: str) -> str:

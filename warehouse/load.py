@@ -145,10 +145,11 @@ def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun, clusters: ClusterRu
             "QUALIFY row_number() OVER (PARTITION BY mention_id, ref_index) = 1"
         )
     con.execute("INSERT INTO mention_refs BY NAME SELECT * FROM new_refs")
+    # Clusters first: each target row takes its mention's cluster number (016_cluster_numbers.sql).
+    assign_clusters(con, f"SELECT mention_id, published_at, title, text FROM incoming{in_changed}", clusters)
     judge_targets(con, f"SELECT * FROM incoming{in_changed}", "SELECT * FROM new_refs")
     apply_corrections(con, f"SELECT mention_id FROM incoming{in_changed}")  # an edit or a new model never undoes one
     tag_mentions(con, staged.tag_rules, f"SELECT mention_id FROM incoming{in_changed}")
-    assign_clusters(con, f"SELECT mention_id, published_at, title, text FROM incoming{in_changed}", clusters)
     retracted_days = _retract(con, staged.retracted)
     days = sorted(
         {

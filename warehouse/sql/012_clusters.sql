@@ -8,6 +8,7 @@ CREATE TABLE IF NOT EXISTS mention_clusters (
     published_at     TIMESTAMP NOT NULL,
     published_day    DATE NOT NULL,
     cluster_id       VARCHAR NOT NULL,          -- the mention_id of the cluster's first stored mention; never changes
+    cluster_no       BIGINT,                    -- its number (016_cluster_numbers.sql); here so that this version's fill can write it
     similarity       DOUBLE,                    -- estimated Jaccard to the member it joined; NULL: it started the cluster
     signature        BLOB                       -- MinHash, uint32 x 66; NULL: too short to compare (its own cluster)
 );

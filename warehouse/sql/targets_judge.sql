@@ -1,11 +1,10 @@
--- Judge the targets of the mentions in the temp table judge_mentions, from their references in the
--- temp table judge_refs; the caller has deleted their old rows (edits) or there are none (new
--- mentions, a migration filling the table). The loader passes the run's own rows, so nothing here
--- scans the whole warehouse.
+-- The mention_targets rows of the mentions in the temp view judge_mentions, judged from their references
+-- in the temp view judge_refs; warehouse.db.judge_targets inserts them (with each mention's cluster number)
+-- after the caller deleted their old rows (edits), or there are none (new mentions, a migration filling the
+-- table). The loader passes the run's own rows, so nothing here scans the whole warehouse.
 -- When all of a target's scored references agree, that is its label; when they disagree, the mean
 -- score decides with the usual +/-0.05 cut. A review rated below 0.2 (one star of five) counts as
 -- negative whatever the text says. The moment is the most telling one: lzmot, then zmot, then umot.
-INSERT INTO mention_targets BY NAME
 WITH refs AS (
     SELECT * FROM judge_refs
 ),
@@ -40,4 +39,4 @@ SELECT
     CASE WHEN m.rating < 0.2 THEN least(coalesce(j.text_sentiment_score, -1), -0.5) ELSE j.text_sentiment_score END AS sentiment_score,
     j.moment, j.stage
 FROM judged j
-JOIN judge_mentions m USING (mention_id);
+JOIN judge_mentions m USING (mention_id)

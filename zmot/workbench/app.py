@@ -183,10 +183,12 @@ def create_app(warehouse: Path, credentials: Credentials | None = None) -> Starl
     def listed(con: duckdb.DuckDBPyConnection, f: MentionFilter, total: int, *, limit: int = queries.PAGE_SIZE,
                language: bool = True) -> tuple[list[dict[str, Any]], Query]:
         """A page of the list; folded, from a prefix of the chosen rows grown until it gives the page (or holds all)."""
-        listing = queries.mentions(f, limit=limit, language=language)
+        prefix = 2 * max(f.page, 1) * limit
+        if f.q and total <= queries.LINES_COUNTED:  # each query of a search reads its period's texts: fold all at once
+            prefix = max(total, prefix)
+        listing = queries.mentions(f, limit=limit, language=language, prefix=prefix)
         rows = run(con, listing)
         if f.copies != "all":
-            prefix = 2 * max(f.page, 1) * limit
             while len(rows) < limit and prefix < total:
                 prefix *= 4
                 listing = queries.mentions(f, limit=limit, language=language, prefix=prefix)
@@ -205,16 +207,21 @@ def create_app(warehouse: Path, credentials: Credentials | None = None) -> Starl
                 f = replace(f, day_from=last - timedelta(days=queries.OVERVIEW_DAYS - 1))
             if request.query_params.get("format") == "csv":
                 return _csv("mentions", run(con, queries.mentions(f, csv=True)))
-            count = queries.mentions_count(f)
-            total = run(con, count)[0]["mentions"]
+            folded = f.copies != "all"
+            lines: int | None = None
+            if f.q and folded:  # a search reads every text of its period per query: its count and lines in one pass
+                count = queries.search_totals(f)
+                found = run(con, count)[0]
+                total, lines = found["mentions"], found["lines"]
+            else:
+                count = queries.mentions_count(f)
+                total = run(con, count)[0]["mentions"]
+                lines = None if folded else total
             rows, listing = listed(con, f, total)
             asked = [listing, count]
-            lines: int | None = total
-            if f.copies != "all":
-                lines = None
-                if total <= queries.LINES_COUNTED:
-                    asked.append(queries.lines_count(f))
-                    lines = run(con, asked[-1])[0]["lines"]
+            if lines is None and total <= queries.LINES_COUNTED:
+                asked.append(queries.lines_count(f))
+                lines = run(con, asked[-1])[0]["lines"]
             choices: dict[str, list[str]] = {}
             for row in run(con, queries.FILTER_CHOICES):
                 choices.setdefault(row["facet"], []).append(row["value"])

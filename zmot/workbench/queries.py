@@ -211,7 +211,7 @@ def mentions(f: MentionFilter, *, csv: bool = False, limit: int = PAGE_SIZE, lan
     nlp = "\nLEFT JOIN mention_nlp nl ON nl.mention_id = c.mention_id AND nl.published_day = c.published_day" if language else ""
     text = "m.url, m.title, m.text" if csv else "left(coalesce(m.title || ' | ', '') || m.text, 240) AS excerpt"
     picked = f"""SELECT t.mention_id, t.published_day, t.published_at, t.brand, t.product, t.source_kind, t.source_id, t.author,
-       t.sentiment_label, t.sentiment_score, t.moment, t.stage
+       t.sentiment_label, t.sentiment_score, t.moment, t.stage, t.cluster_no
 {chosen}
 ORDER BY {order.format(a="t")}"""
     if csv:
@@ -219,29 +219,23 @@ ORDER BY {order.format(a="t")}"""
     elif not _folded(f, csv):
         steps, copies = f"chosen AS (\n{picked}\nLIMIT {int(limit)} OFFSET {offset}\n)", ", 0 AS copies"
     else:
-        # from the page's clusters' members to their rows, not from every chosen row to its cluster
-        sized = chosen.replace("FROM mention_targets t", """FROM members k
-JOIN mention_targets t ON t.mention_id = k.mention_id AND t.published_day = k.published_day""", 1)
         steps = f"""prefix AS (
 {picked}
 LIMIT {int(prefix or 2 * (offset + int(limit)))}
 ),
 chosen AS (
-SELECT p.*, {_CLUSTER.format(a="p")} AS cluster
-FROM prefix p{_CLUSTER_JOIN.format(a="p")}
-QUALIFY row_number() OVER (PARTITION BY p.brand, {_CLUSTER.format(a="p")} ORDER BY {order.format(a="p")}) = 1
+SELECT * FROM prefix p
+QUALIFY row_number() OVER (PARTITION BY {_LINE.format(a="p")} ORDER BY {order.format(a="p")}) = 1
 ORDER BY {order.format(a="p")}
 LIMIT {int(limit)} OFFSET {offset}
 ),
-members AS MATERIALIZED (  -- found first: left to the optimiser, every row was joined to its cluster (10 M)
-SELECT mention_id, published_day, cluster_id FROM mention_clusters WHERE cluster_id IN (SELECT cluster FROM chosen)
-),
-sizes AS (  -- the mentions the filters let through in each cluster on the page
-SELECT t.brand, k.cluster_id AS cluster, count(*) AS members
-{sized}
+sizes AS (  -- the mentions the filters let through in each cluster on the page, by the number every target row carries
+SELECT t.brand, t.cluster_no, count(*) AS members
+{chosen}
+  AND t.cluster_no IN (SELECT cluster_no FROM chosen)
 GROUP BY ALL
 )"""
-        copies, nlp = ", coalesce(s.members, 1) - 1 AS copies", nlp + "\nLEFT JOIN sizes s ON s.brand = c.brand AND s.cluster = c.cluster"
+        copies, nlp = ", coalesce(s.members, 1) - 1 AS copies", nlp + "\nLEFT JOIN sizes s ON s.brand = c.brand AND s.cluster_no = c.cluster_no"
         params = params + params
     return Query(f"""WITH {steps}
 SELECT c.mention_id, c.published_day, c.published_at, c.brand, c.product, c.source_kind, c.source_id, c.author, c.sentiment_label,
@@ -251,9 +245,9 @@ JOIN mentions m ON m.mention_id = c.mention_id AND m.published_day = c.published
 ORDER BY {order.format(a="c")}""", params)
 
 
-# A mention not clustered (yet) is a cluster of its own.
-_CLUSTER_JOIN = "\nLEFT JOIN mention_clusters k ON k.mention_id = {a}.mention_id AND k.published_day = {a}.published_day"
-_CLUSTER = "coalesce(k.cluster_id, {a}.mention_id)"
+# One line per brand and cluster of near-copies (016_cluster_numbers.sql); a mention not clustered is a line of its own.
+_LINE = "{a}.brand, {a}.cluster_no, CASE WHEN {a}.cluster_no IS NULL THEN {a}.mention_id END"
+_LINES = f"count(DISTINCT ({_LINE.format(a='t')}))"
 # Above this many mentions the lines they fold into are not counted (a distinct count over all of them takes
 # seconds at 10 M): the page says "more than" and pages on while pages are full.
 LINES_COUNTED = 20_000
@@ -269,8 +263,13 @@ def mentions_count(f: MentionFilter) -> Query:
     return Query(f"SELECT count(*) AS mentions\n{chosen}", params)
 
 
+def search_totals(f: MentionFilter) -> Query:
+    """A text search's mentions and the lines they fold into, in one pass over the period's texts."""
+    chosen, params = _chosen(f)
+    return Query(f"SELECT count(*) AS mentions, {_LINES} AS lines\n{chosen}", params)
+
+
 def lines_count(f: MentionFilter) -> Query:
     """The lines the selected mentions make on a folded page: their clusters (a mention not clustered is one)."""
     chosen, params = _chosen(f)
-    chosen = chosen.replace("FROM mention_targets t", "FROM mention_targets t" + _CLUSTER_JOIN.format(a="t"), 1)
-    return Query(f"SELECT count(DISTINCT (t.brand, {_CLUSTER.format(a='t')})) AS lines\n{chosen}", params)
+    return Query(f"SELECT {_LINES} AS lines\n{chosen}", params)
