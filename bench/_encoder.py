@@ -131,8 +131,6 @@ def static_table(w: dict[str, np.ndarray], pieces: Pieces) -> np.ndarray:
     return np.vstack([reduced / np.linalg.norm(reduced, axis=1).mean(), np.zeros((1, STATIC_DIMENSIONS))])
 
 
-
-
 def encoder_features(spans: Sequence[tuple[str, int, int]], w: dict[str, np.ndarray], pieces: Pieces,
                      batch: int = 64) -> np.ndarray:
     """For each (text, start, end) of a target in it: the mean of the target's last hidden states and of

@@ -15,8 +15,9 @@ the product's training recipe (nlp/train_target_sentiment.py: same rows, same so
   pass per reference.
 
 The encoder's forward pass is bench/_encoder.py's, in NumPy. Dev figures choose;
-`--test` adds the test split for the record (never for choosing). Encoder states take about 11
-minutes for the 40,000 rows on this 2-core machine; `--cache DIR` keeps them between runs.
+`--test` adds the test split for the record (never for choosing). Encoder states for the 40,000
+rows took 11 minutes alone on this 2-core machine (28 beside another probe); the four fits about 20
+more. `--cache DIR` keeps the states between runs.
 """
 
 from __future__ import annotations
