@@ -9,6 +9,9 @@ never takes a lock on the published file, so an analyst holding it open delays n
 Layout, for the configured warehouse path `data/zmot.duckdb`:
   data/zmot.duckdb          the published copy: what every reader opens
   data/writer/zmot.duckdb   the writer's file: only load, detect, notify and `zmot migrate` open it
+
+With `$ZMOT_LAKE_CATALOG` set, the published form is a DuckLake instead of the copy (warehouse/lake.py):
+readers on other hosts attach it, and each query sees the newest published step.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.db import WarehouseError, connect
+from warehouse.lake import LakeSettings, is_published, lake_settings, open_lake, publish_to_lake
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +65,7 @@ def writer(published: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def publish(con: duckdb.DuckDBPyConnection, source: Path, published: Path) -> None:
-    """Copy the writer's committed file to the published path, atomically.
+    """Publish the writer's committed file: copy it to the published path atomically, or into the lake.
 
     `con` is the writer's open connection on `source`: holding it keeps every other writer out
     while the bytes are copied, and its CHECKPOINT puts every committed change into the file itself.
@@ -71,15 +75,48 @@ def publish(con: duckdb.DuckDBPyConnection, source: Path, published: Path) -> No
     if wal.exists() and wal.stat().st_size > 0:
         raise WarehouseError(f"{source}: the checkpoint left a write-ahead log behind; not publishing a partial copy")
     written = _identity(source)
-    if _already_published(source, published, written):
+    lake = lake_settings(published)
+    if _already_published(source, _target(published, lake), written):
         log.info("%s is unchanged since it was published; nothing to publish", source)
         return
-    _replace_with_copy(source, published)
-    # A log beside the published path could only come from someone writing to an earlier copy; DuckDB
-    # would replay it onto this one.
-    published.with_name(published.name + ".wal").unlink(missing_ok=True)
-    _record_published(source, published, written)
-    log.info("published %s (%d bytes)", published, published.stat().st_size)
+    if lake is not None:
+        rewritten = publish_to_lake(con, lake)
+        log.info("published to the lake %s: %s", lake.describe(), ", ".join(rewritten) or "nothing had changed")
+    else:
+        _replace_with_copy(source, published)
+        # A log beside the published path could only come from someone writing to an earlier copy; DuckDB
+        # would replay it onto this one.
+        published.with_name(published.name + ".wal").unlink(missing_ok=True)
+        log.info("published %s (%d bytes)", published, published.stat().st_size)
+    _record_published(source, _target(published, lake), written)
+
+
+def published_exists(published: str | Path) -> bool:
+    """Whether readers have a warehouse to open: the published copy, or a lake published to at least once."""
+    lake = lake_settings(published)
+    return is_published(lake) if lake is not None else Path(published).exists()
+
+
+def published_name(published: str | Path) -> str:
+    """Where readers find the warehouse, for messages: the published file, or the lake's catalog."""
+    lake = lake_settings(published)
+    return f"the lake {lake.describe()}" if lake is not None else str(published)
+
+
+def has_warehouse(published: str | Path) -> bool:
+    """Whether there is a warehouse to write to: the writer's file, a published one, or a single file
+    from before the split (which the first writer open adopts)."""
+    return writer_file(published).exists() or Path(published).exists() or published_exists(published)
+
+
+def _target(published: Path, lake: LakeSettings | None) -> list[int] | str:
+    """What the writer's file was published to: the copy's file identity, or the lake's catalog."""
+    if lake is not None:
+        return lake.describe()
+    try:
+        return _identity(published)[:2]
+    except OSError:
+        return []
 
 
 def _identity(path: Path) -> list[int]:
@@ -91,21 +128,20 @@ def _record(source: Path) -> Path:
     return source.with_name(source.name + ".published")
 
 
-def _already_published(source: Path, published: Path, written: list[int]) -> bool:
-    """The published copy is the one made from the writer's file as it is now."""
+def _already_published(source: Path, target: list[int] | str, written: list[int]) -> bool:
+    """What readers open was published from the writer's file as it is now."""
     try:
         record = json.loads(_record(source).read_text(encoding="utf-8"))
-        published_identity = _identity(published)[:2]
     except (OSError, ValueError):
         return False
     return (
-        record.get("writer") == written and record.get("published") == published_identity
+        target != [] and record.get("writer") == written and record.get("published") == target
         and record.get("seen_at_ns", 0) - written[3] > TIMESTAMP_MARGIN_NS
     )
 
 
-def _record_published(source: Path, published: Path, written: list[int]) -> None:
-    record = {"writer": written, "published": _identity(published)[:2], "seen_at_ns": time.time_ns()}
+def _record_published(source: Path, target: list[int] | str, written: list[int]) -> None:
+    record = {"writer": written, "published": target, "seen_at_ns": time.time_ns()}
     _record(source).write_text(json.dumps(record), encoding="utf-8")
 
 
@@ -149,6 +185,9 @@ def open_published(published: str | Path) -> duckdb.DuckDBPyConnection:
     It attaches the file in a DuckDB instance of its own: `duckdb.connect(path)` would hand back an
     instance this process already holds on an older copy, and with it that copy's snapshot.
     """
+    lake = lake_settings(published)
+    if lake is not None:
+        return open_lake(lake, READER_CATALOG)
     path = Path(published).resolve()
     if not path.exists():
         raise WarehouseError(f"{path}: no warehouse here yet; run `zmot demo` or the DAG first")
@@ -163,9 +202,11 @@ def open_published(published: str | Path) -> duckdb.DuckDBPyConnection:
 
 def refresh(con: duckdb.DuckDBPyConnection) -> None:
     """Move a connection from `open_published` on to the newest published copy (the next run's data)."""
-    path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = ?", [READER_CATALOG]).fetchone()
+    path = con.execute("SELECT path, type FROM duckdb_databases() WHERE database_name = ?", [READER_CATALOG]).fetchone()
     if path is None:
         raise WarehouseError("not a connection from open_published / analyst.connect(); reconnect instead")
+    if path[1] == "ducklake":
+        return  # a lake's next query already reads the newest snapshot
     con.execute("USE memory")
     con.execute(f"DETACH {READER_CATALOG}")
     _attach(con, Path(path[0]))

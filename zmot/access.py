@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.publish import open_published, writer, writer_file
+from warehouse.publish import has_warehouse, open_published, writer
 
 ANALYST_ENV = "ZMOT_ANALYST"
 
@@ -39,7 +39,7 @@ def writing(warehouse: Path, *, say_waiting: bool = False) -> Iterator[duckdb.Du
     With `say_waiting`, each wait is reported on standard error, so a person at a terminal knows why
     nothing happens yet.
     """
-    if not Path(warehouse).exists() and not writer_file(warehouse).exists():
+    if not has_warehouse(warehouse):
         raise FileNotFoundError(f"{warehouse}: no warehouse here yet; run `zmot demo` or the DAG first")
     handler = _WaitNotice() if say_waiting else None
     db_log = logging.getLogger("warehouse.db")

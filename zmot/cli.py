@@ -238,7 +238,9 @@ def _demo(args: argparse.Namespace) -> int:
         run_dag_locally(dates, env)
     print_summary(warehouse, sys.stdout)
     emails = sorted((data_dir / "outbox").glob("*.eml"))
-    print(f"\nWarehouse: {warehouse}")
+    from warehouse.publish import published_name
+
+    print(f"\nWarehouse: {published_name(warehouse)}")
     print(f"Alert emails: {len(emails)} in {data_dir / 'outbox'}" + "".join(f"\n  {e}" for e in emails))
     command = sys.argv[0] if sys.argv and sys.argv[0].endswith("zmot") else "zmot"
     print(f"Try:\n  {command} sql --warehouse {warehouse} \"{EXAMPLE_QUERY}\"")
@@ -334,16 +336,16 @@ def _shell(args: argparse.Namespace) -> int:
 
 def _migrate(args: argparse.Namespace) -> int:
     from warehouse.db import schema_version
-    from warehouse.publish import adopt_single_file, writer, writer_file
+    from warehouse.publish import adopt_single_file, has_warehouse, published_name, writer, writer_file
 
     published = (args.warehouse or default_warehouse()).resolve()
-    if not published.exists() and not writer_file(published).exists():
+    if not has_warehouse(published):
         raise ValueError(f"{published}: no warehouse here to migrate")
     adopted = adopt_single_file(published)
     with writer(published) as con:
         version = schema_version(con)
     print(f"{'adopted ' + str(published) + ' as the writer file; ' if adopted else ''}"
-          f"writer file {writer_file(published)} at schema version {version}; published {published}")
+          f"writer file {writer_file(published)} at schema version {version}; published {published_name(published)}")
     return 0
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 from datetime import date, datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from connectors.records import ExtractResult, Reject, SourceState
@@ -301,8 +300,9 @@ def _stored_state(ctx: RunContext, source: Source) -> SourceState:
     file only if a writer died between its commit and its publish; the cursor is then a run older,
     and the upsert by stable id stores nothing twice.
     """
-    if Path(ctx.warehouse).exists():
-        from warehouse.publish import open_published
+    from warehouse.publish import open_published, published_exists
+
+    if published_exists(ctx.warehouse):
         from warehouse.source_state import stored_state_json
 
         con = open_published(ctx.warehouse)
