@@ -89,6 +89,23 @@ def test_airflow_init_creates_the_admin_user_and_the_writer_pool() -> None:
     assert f'airflow pools set {DEFAULT_WRITER_POOL} 1 "{WRITER_POOL_DESCRIPTION}"' in script
 
 
+def test_every_airflow_container_publishes_to_one_postgresql_catalog_lake_on_the_shared_volume() -> None:
+    """Issue 16: readers on any host attach the lake; its catalog is the deployment's PostgreSQL."""
+    services = resolved_compose()["services"]
+    for variable in ("ZMOT_LAKE_CATALOG", "ZMOT_LAKE_DATA_PATH", "PGPASSWORD"):
+        values = {services[name]["environment"].get(variable) for name in AIRFLOW_SERVICES}
+        assert len(values) == 1 and None not in values and "" not in values, (variable, values)
+    environment = services["airflow-scheduler"]["environment"]
+    assert environment["ZMOT_LAKE_CATALOG"] == "postgres:host=postgres dbname=zmot_lake user=airflow"
+    assert environment["ZMOT_LAKE_DATA_PATH"].startswith(environment["ZMOT_DATA_DIR"] + "/")  # the zmot-data volume
+    assert "${POSTGRES_PASSWORD}" in COMPOSE.read_text() and "password=" not in environment["ZMOT_LAKE_CATALOG"]
+    init = services["airflow-init"]
+    assert 'python -c "$${CREATE_LAKE_DATABASE}"' in COMPOSE.read_text()
+    script = init["environment"]["CREATE_LAKE_DATABASE"]
+    compile(script, "CREATE_LAKE_DATABASE", "exec")
+    assert "CREATE DATABASE zmot_lake" in script and "pg_database WHERE datname = 'zmot_lake'" in script
+
+
 def test_every_long_running_service_has_a_health_check() -> None:
     services = resolved_compose()["services"]
     for name in ("postgres", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"):

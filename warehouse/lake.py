@@ -193,9 +193,9 @@ def publish_to_lake(con: duckdb.DuckDBPyConnection, settings: LakeSettings) -> l
                 finally:
                     con.execute(f'USE "{writer_db}"')
             con.execute(f"CREATE TABLE IF NOT EXISTS {LAKE_ALIAS}.main.{PUBLISHED_TABLE} "
-                        "(name VARCHAR, fingerprint VARCHAR, published_at TIMESTAMPTZ)")
+                        "(name VARCHAR, fingerprint VARCHAR, published_at TIMESTAMP)")  # UTC, as every table's times
             con.execute(f"DELETE FROM {LAKE_ALIAS}.main.{PUBLISHED_TABLE} WHERE list_contains(?, name)", [changed + gone])
-            con.executemany(f"INSERT INTO {LAKE_ALIAS}.main.{PUBLISHED_TABLE} VALUES (?, ?, now())",
+            con.executemany(f"INSERT INTO {LAKE_ALIAS}.main.{PUBLISHED_TABLE} VALUES (?, ?, now()::TIMESTAMP)",
                             [[name, fingerprints[name]] for name in changed])
         con.execute(f"CALL ducklake_expire_snapshots('{LAKE_ALIAS}', older_than => now() - INTERVAL '{KEEP_SNAPSHOTS}')")
         con.execute(f"CALL ducklake_cleanup_old_files('{LAKE_ALIAS}', older_than => now() - INTERVAL '{KEEP_SNAPSHOTS}')")
