@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 SQL_PACKAGE = "warehouse.sql"
 LOCK_WAIT_SECONDS = 120.0
+TOO_NEW = "created with an newer version of DuckDB"  # DuckDB's wording for a file a newer DuckDB wrote
 
 def _fill_targets(con: duckdb.DuckDBPyConnection) -> None:
     judge_targets(con, "SELECT * FROM mentions", "SELECT * FROM mention_refs", clustered=False)
@@ -86,6 +87,9 @@ def connect(path: str | Path, *, read_only: bool = False, lock_wait: float = LOC
             con = duckdb.connect(str(path), read_only=read_only)
             break
         except duckdb.IOException as exc:
+            if TOO_NEW in str(exc):
+                raise WarehouseError(f"{path}: written by a newer DuckDB than this zmot's {duckdb.__version__}; "
+                                     "`zmot migrate` converts it (docs/scaling.md, upgrading)") from exc
             if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
                 raise WarehouseError(f"{path}: cannot open the warehouse: {exc}") from exc
             log.info("warehouse %s is locked by another process; waiting %.1fs", path, delay)

@@ -336,11 +336,14 @@ def _shell(args: argparse.Namespace) -> int:
 
 def _migrate(args: argparse.Namespace) -> int:
     from warehouse.db import schema_version
+    from warehouse.engine_upgrade import convert_too_new
     from warehouse.publish import adopt_single_file, has_warehouse, published_name, writer, writer_file
 
     published = (args.warehouse or default_warehouse()).resolve()
     if not has_warehouse(published):
         raise ValueError(f"{published}: no warehouse here to migrate")
+    for converted in convert_too_new([writer_file(published), published]):
+        print(f"converted {converted} from DuckDB 2.0.1's format (the original is kept beside it)")
     adopted = adopt_single_file(published)
     with writer(published) as con:
         version = schema_version(con)
