@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Iterator
 from importlib import resources
@@ -164,9 +165,14 @@ def apply_views(con: duckdb.DuckDBPyConnection, *, schema_changed: bool) -> None
     log.info("warehouse views applied")
 
 
+# DuckDB 1.5 spells a cast's type quoted (`AS "DATE"`) in a view it has just created and unquoted in one
+# it read back from the file; both mean the same.
+QUOTED_TYPE = re.compile(r'AS "([A-Z][A-Z0-9_]*)"')
+
+
 def view_definitions(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     """The stored SQL of this file's own views and macros, to tell whether views.sql changed any."""
-    return con.execute(
+    rows = con.execute(
         """SELECT view_name, sql FROM duckdb_views()
            WHERE NOT internal AND NOT temporary AND database_name = current_database()
            UNION ALL
@@ -174,6 +180,7 @@ def view_definitions(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
            WHERE function_type IN ('macro', 'table_macro') AND NOT internal AND database_name = current_database()
            ORDER BY ALL"""
     ).fetchall()
+    return [(name, QUOTED_TYPE.sub(r"AS \1", sql)) for name, sql in rows]
 
 
 def judge_targets(con: duckdb.DuckDBPyConnection, mentions_query: str, refs_query: str, *, clustered: bool = True) -> None:
