@@ -1,11 +1,9 @@
 """DuckLake (SQLite catalog, Parquet data) against a DuckDB file, for issue 16's choice of reader design.
 
-Run it in a throwaway venv, never the project's (DuckLake's extensions exist only for DuckDB 1.5.x,
-the project pins 2.0):
+Written when the project pinned DuckDB 2.0; the project's venv now has DuckDB 1.5.5 and the
+extension wheels, so it runs there:
 
-    uv venv /tmp/lake && uv pip install --python /tmp/lake/bin/python duckdb==1.5.5 \\
-        duckdb-extension-ducklake duckdb-extension-sqlite pyarrow
-    /tmp/lake/bin/python bench/ducklake_readers.py [--rows 1000000]
+    .venv/bin/python bench/ducklake_readers.py [--rows 1000000]
 
 Prints, in one run on the same machine:
 - inserting the same Arrow rows (mention-shaped: ids, text, times, brand, sentiment) into a table in
@@ -24,33 +22,18 @@ import shutil
 import statistics
 import tempfile
 import time
-from importlib import util
 from pathlib import Path
 
 import duckdb
 
+from warehouse.lake import load_extensions
+
 QUERY = "SELECT brand, sentiment, count(*), avg(length(text)) FROM mentions GROUP BY ALL"
 
 
-def extensions(folder: Path) -> tuple[Path, Path]:
-    """The signed extension files the PyPI wheels carry; sqlite's must be loaded as sqlite_scanner."""
-    found = []
-    for package, name in (("duckdb_extension_ducklake", "ducklake"), ("duckdb_extension_sqlite", "sqlite")):
-        spec = util.find_spec(package)
-        if spec is None or spec.origin is None:
-            raise SystemExit(f"{package} is not installed in this venv; see this script's docstring")
-        [path] = Path(spec.origin).parent.rglob(f"{name}.duckdb_extension")
-        found.append(path)
-    scanner = folder / "sqlite_scanner.duckdb_extension"
-    shutil.copyfile(found[1], scanner)
-    return found[0], scanner
-
-
 def lake(work: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    ducklake, scanner = work / "ducklake.duckdb_extension", work / "sqlite_scanner.duckdb_extension"
     con = duckdb.connect()
-    con.execute(f"LOAD '{scanner}'")
-    con.execute(f"LOAD '{ducklake}'")
+    load_extensions(con, "sqlite")
     con.execute(f"ATTACH 'ducklake:sqlite:{work / 'catalog.sqlite'}' AS lake "
                 f"(DATA_PATH '{work / 'lake-data'}/'{', READ_ONLY' if read_only else ''})")
     con.execute("USE lake")
@@ -102,7 +85,6 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="zmot-ducklake-"))
-    shutil.copyfile(extensions(work)[0], work / "ducklake.duckdb_extension")
     first, second = rows(0, args.rows), rows(args.rows, args.rows)
     print(f"DuckDB {duckdb.__version__}; {args.rows:,} mention-shaped rows per batch; {work}")
 

@@ -1,11 +1,9 @@
 """The project's schema on DuckLake, statement by statement, and the loader's upserts on it (issue 16).
 
-Run it in a throwaway venv, never the project's (DuckLake's extensions exist only for DuckDB 1.5.x,
-the project pins 2.0):
+Written when the project pinned DuckDB 2.0; the project's venv now has DuckDB 1.5.5 and the
+extension wheels, so it runs there:
 
-    uv venv /tmp/lake155 && uv pip install --python /tmp/lake155/bin/python duckdb==1.5.5 \\
-        duckdb-extension-ducklake duckdb-extension-sqlite duckdb-extension-postgres pyarrow
-    /tmp/lake155/bin/python bench/ducklake_schema.py [--rows 2000] \\
+    .venv/bin/python bench/ducklake_schema.py [--rows 2000] \\
         [--pg 'host=127.0.0.1 port=55432 user=postgres dbname=lake155']
 
 --pg (or $ZMOT_LAKE_PG) names a PostgreSQL database for the PostgreSQL-catalog lake; the bench makes
@@ -39,10 +37,11 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
-from importlib import util
 from pathlib import Path
 
 import duckdb
+
+from warehouse.lake import extension_file
 
 ROOT = Path(__file__).resolve().parent.parent
 SQL = ROOT / "warehouse" / "sql"
@@ -50,21 +49,9 @@ SQL = ROOT / "warehouse" / "sql"
 
 # ---------------------------------------------------------------------------------------------- setup
 
-def extensions(folder: Path) -> dict[str, Path]:
-    """The signed extension files the PyPI wheels carry, copied under the names DuckDB loads them by
-    (sqlite's as sqlite_scanner, postgres's as postgres_scanner: its entry point is named so)."""
-    found = {}
-    for package, name, loaded_as in (("duckdb_extension_ducklake", "ducklake", "ducklake"),
-                                     ("duckdb_extension_sqlite", "sqlite", "sqlite_scanner"),
-                                     ("duckdb_extension_postgres", "postgres", "postgres_scanner")):
-        spec = util.find_spec(package)
-        if spec is None or spec.origin is None:
-            raise SystemExit(f"{package} is not installed in this venv; see this script's docstring")
-        [path] = Path(spec.origin).parent.rglob(f"{name}.duckdb_extension")
-        target = folder / f"{loaded_as}.duckdb_extension"
-        shutil.copyfile(path, target)
-        found[name] = target
-    return found
+def extensions() -> dict[str, Path]:
+    """The extension files the PyPI wheels carry, under the names DuckDB loads them by."""
+    return {name: extension_file(name) for name in ("ducklake", "sqlite", "postgres")}
 
 
 def connection(ext: dict[str, Path]) -> duckdb.DuckDBPyConnection:
@@ -455,7 +442,7 @@ def main() -> None:
                         help="libpq string of a PostgreSQL database for the catalog (default: $ZMOT_LAKE_PG)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="zmot-lakeschema-"))
-    ext = extensions(work)
+    ext = extensions()
     todo = statements()
     print(f"DuckDB {duckdb.__version__}; {len(todo)} statements from {len(schema_files())} files "
           f"(+ warehouse/db.py's schema_version); {work}\n")

@@ -248,8 +248,11 @@ def test_a_version_7_single_file_warehouse_is_adopted_and_migrated_by_the_first_
 
 
 @pytest.mark.slow
-def test_a_one_million_mention_single_file_warehouse_is_adopted_whole(tmp_path: Path) -> None:
+def test_a_one_million_mention_single_file_warehouse_is_adopted_whole_and_published_to_a_lake(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from bench.scale import TWEETS, build
+    from warehouse.lake import CATALOG_ENV
 
     if not TWEETS.exists():
         pytest.skip(f"{TWEETS} is not here: the generator takes its texts from it")
@@ -269,6 +272,9 @@ def test_a_one_million_mention_single_file_warehouse_is_adopted_whole(tmp_path: 
     assert analyst.connect(legacy).execute(counts).fetchall() == before
     with duckdb.connect(str(writer_file(legacy)), read_only=True) as con:
         assert con.execute(counts).fetchall() == before
+    monkeypatch.setenv(CATALOG_ENV, "sqlite:lake/catalog.sqlite")
+    assert main(["migrate", "--warehouse", str(legacy)]) == 0  # the same warehouse, now published to a lake
+    assert analyst.connect(legacy).execute(counts).fetchall() == before
 
 
 def test_a_step_that_changed_nothing_is_not_copied_again(tmp_path: Path) -> None:

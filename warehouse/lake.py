@@ -87,13 +87,14 @@ def lake_settings(published: str | Path) -> LakeSettings | None:
 def load_extensions(con: duckdb.DuckDBPyConnection, kind: str) -> None:
     """LOAD DuckLake and its catalog's extension from the installed wheels: nothing is downloaded."""
     for name in ("ducklake", kind):
-        package, entry = EXTENSIONS[name]
-        con.execute(f"LOAD '{_sql_literal(str(_extension_file(package, name, entry)))}'")
+        con.execute(f"LOAD '{_sql_literal(str(extension_file(name)))}'")
 
 
-def _extension_file(package: str, name: str, entry: str) -> Path:
-    """The wheel's file, reached through a link named after its entry point (DuckDB derives the
-    init function from the file name; the sqlite and postgres wheels name theirs differently)."""
+def extension_file(name: str) -> Path:
+    """The wheel's file for extension `name` ('ducklake', 'sqlite', 'postgres'), reached through a link
+    named after its entry point (DuckDB derives the init function from the file name; the sqlite and
+    postgres wheels name theirs differently)."""
+    package, entry = EXTENSIONS[name]
     spec = find_spec(package)
     if spec is None or spec.origin is None:
         raise WarehouseError(f"the {package.replace('_', '-')} package is not installed; it carries DuckLake's {name} extension")
