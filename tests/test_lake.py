@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import duckdb
@@ -20,6 +19,7 @@ import pytest
 from tests.concurrent_writer import stage
 from tests.conftest import PROJECT
 from tests.reliability.harness import SAMPLE_DAYS, run_day, sample_feeds_yaml, write_config
+from tests.test_analyst_access import SEES_DAY_TWO, _QueryInTheMiddle
 from warehouse.db import WarehouseError
 from warehouse.lake import CATALOG_ENV, DATA_PATH_ENV, LAKE_ALIAS, PUBLISHED_TABLE, lake_settings, publish_to_lake
 from warehouse.load import load_run
@@ -29,7 +29,6 @@ from zmot.analyst import run_query
 from zmot.cli import main
 
 DAY_ONE, DAY_TWO = SAMPLE_DAYS
-SEES_DAY_TWO = f"SELECT count(*) FROM runs WHERE run_key = '{DAY_TWO}T000000Z'"
 
 
 @pytest.fixture
@@ -79,25 +78,13 @@ def test_nothing_published_yet_is_a_clear_error(tmp_path: Path, lake: None) -> N
         analyst.connect(tmp_path)
 
 
-class _HeldTransaction(threading.Thread):
-    """An analyst's long query: it opens a transaction, reads, and waits mid-query until released."""
-
-    def __init__(self, data: Path) -> None:
-        super().__init__(daemon=True)
-        self.con = analyst.connect(data)
-        self.scanning, self.release = threading.Event(), threading.Event()
-        self.con.create_function("hold", self._hold, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.BOOLEAN)
-        self.result: list[tuple] | None = None
-
-    def _hold(self, _mention_id: str) -> bool:
-        self.scanning.set()
-        self.release.wait(timeout=600)
-        return True
+class _HeldTransaction(_QueryInTheMiddle):
+    """An analyst's long query inside a transaction, waiting mid-scan until released, then asking again."""
 
     def run(self) -> None:
         self.con.execute("BEGIN")
-        self.result = self.con.execute(
-            f"SELECT count(*), ({SEES_DAY_TWO}) FROM mentions WHERE hold(mention_id)").fetchall()
+        super().run()
+        assert self.result is not None
         self.result += self.con.execute(SEES_DAY_TWO).fetchall()  # later in the same transaction: same snapshot
         self.con.execute("COMMIT")
 
