@@ -36,6 +36,9 @@ LAKE_ALIAS = "zmot_lake"
 # when each one was last published from it.
 PUBLISHED_TABLE = "lake_published"
 VIEWS_ENTRY = "(views and macros)"
+# The clustering's band index (22 rows a mention, no day to rewrite it by): the writer's working
+# state, which no reader needs, so it is not published.
+WRITER_ONLY = ("mention_lsh",)
 KEEP_SNAPSHOTS = "7 days"
 # The PyPI wheels' extension files, and the name each must be loaded under (its entry point's).
 EXTENSIONS = {"ducklake": ("duckdb_extension_ducklake", "ducklake"),
@@ -166,44 +169,118 @@ def is_published(settings: LakeSettings) -> bool:
 
 
 def publish_to_lake(con: duckdb.DuckDBPyConnection, settings: LakeSettings) -> list[str]:
-    """Rewrite in the lake, in one transaction, every table of the writer's file that differs from
-    what was last published, and the views if views.sql changed; the names rewritten.
+    """Bring the lake, in one transaction, to what the writer's file holds: the tables that differ
+    from what was last published, a day at a time where a table has a day column, and the views if
+    views.sql changed; the names of what changed.
 
     `con` is the writer's connection: holding it keeps other writers out, so two publishes never race."""
     writer_db = con.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
     attach(con, settings, LAKE_ALIAS, read_only=False)
     try:
-        fingerprints = {table: _fingerprint(con, writer_db, table) for table in _tables(con, writer_db)}
-        fingerprints[VIEWS_ENTRY] = hashlib.sha256(views().encode()).hexdigest()
+        prints = {table: _table_print(con, writer_db, table) for table in _tables(con, writer_db) if table not in WRITER_ONLY}
+        prints[VIEWS_ENTRY] = _TablePrint(hashlib.sha256(views().encode()).hexdigest(), None, {WHOLE: ""})
         published = _published(con)
-        changed = [name for name, print_ in fingerprints.items() if published.get(name) != print_]
-        gone = [name for name in _tables(con, LAKE_ALIAS) if name not in fingerprints and name != PUBLISHED_TABLE]
-        if not changed and not gone:
+        lake_tables = set(_tables(con, LAKE_ALIAS))
+        plans = {name: plan for name, table_print in prints.items()
+                 if (plan := _plan(table_print, published.get(name, {}), name in lake_tables or name == VIEWS_ENTRY))}
+        gone = sorted(lake_tables - set(prints) - {PUBLISHED_TABLE})
+        if not plans and not gone:
             return []
         with transaction(con):
-            for table in changed:
-                if table != VIEWS_ENTRY:
-                    con.execute(f'CREATE OR REPLACE TABLE {LAKE_ALIAS}.main."{table}" AS '
-                                f'SELECT * FROM "{writer_db}".main."{table}"')
+            for name, (rewrite_whole, parts) in plans.items():
+                if name != VIEWS_ENTRY:
+                    _rewrite(con, writer_db, name, prints[name], rewrite_whole, parts)
             for table in gone:
                 con.execute(f'DROP TABLE {LAKE_ALIAS}.main."{table}"')
-            if VIEWS_ENTRY in changed or gone:
+            if VIEWS_ENTRY in plans or gone:
                 con.execute(f"USE {LAKE_ALIAS}")
                 try:
                     con.execute(views())
                 finally:
                     con.execute(f'USE "{writer_db}"')
-            con.execute(f"CREATE TABLE IF NOT EXISTS {LAKE_ALIAS}.main.{PUBLISHED_TABLE} "
-                        "(name VARCHAR, fingerprint VARCHAR, published_at TIMESTAMP)")  # UTC, as every table's times
-            con.execute(f"DELETE FROM {LAKE_ALIAS}.main.{PUBLISHED_TABLE} WHERE list_contains(?, name)", [changed + gone])
-            con.executemany(f"INSERT INTO {LAKE_ALIAS}.main.{PUBLISHED_TABLE} VALUES (?, ?, now()::TIMESTAMP)",
-                            [[name, fingerprints[name]] for name in changed])
+            _record(con, prints, plans, gone)
         con.execute(f"CALL ducklake_expire_snapshots('{LAKE_ALIAS}', older_than => now() - INTERVAL '{KEEP_SNAPSHOTS}')")
         con.execute(f"CALL ducklake_cleanup_old_files('{LAKE_ALIAS}', older_than => now() - INTERVAL '{KEEP_SNAPSHOTS}')")
-        return [name for name in changed + gone]
+        return sorted([*plans, *gone])
     finally:
         con.execute(f'USE "{writer_db}"')
         con.execute(f"DETACH {LAKE_ALIAS}")
+
+
+# A table with one of these columns is compared and rewritten a day at a time: a load touches a few
+# days of `mentions`, and rewriting the whole table each time grows with the warehouse.
+DAY_COLUMNS = ("published_day", "day")
+WHOLE = "*"  # the one part of a table without a day column
+COLUMNS = "(columns)"  # the part that records a table's columns: when they change, it is rewritten whole
+
+
+@dataclass(frozen=True)
+class _TablePrint:
+    """A table's columns, its day column if any, and each part's row count and sum of row hashes
+    (a sum, not a XOR, so duplicate rows count)."""
+
+    columns: str
+    day_column: str | None
+    parts: dict[str, str]
+
+
+def _day_key(column: str) -> str:
+    return f'coalesce(CAST("{column}" AS VARCHAR), \'\')'
+
+
+def _table_print(con: duckdb.DuckDBPyConnection, database: str, table: str) -> _TablePrint:
+    columns = con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'main' "
+        "AND table_name = ? ORDER BY column_index", [database, table]).fetchall()
+    names = {name for name, _ in columns}
+    day_column = next((c for c in DAY_COLUMNS if c in names), None)
+    key = _day_key(day_column) if day_column else f"'{WHOLE}'"
+    parts = con.execute(f'SELECT {key}, count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM "{database}".main."{table}" t '
+                        "GROUP BY 1").fetchall()
+    found = {part: hashlib.sha256(repr((rows, total)).encode()).hexdigest() for part, rows, total in parts}
+    return _TablePrint(hashlib.sha256(repr(columns).encode()).hexdigest(), day_column, found or {WHOLE: "empty"})
+
+
+def _plan(table_print: _TablePrint, published: dict[str, str], in_lake: bool) -> tuple[bool, list[str]] | None:
+    """(rewrite the whole table?, the parts to replace), or None when the lake already holds it."""
+    if not in_lake or published.get(COLUMNS) != table_print.columns or table_print.day_column is None:
+        whole = not in_lake or published.get(COLUMNS) != table_print.columns or published.get(WHOLE) != table_print.parts.get(WHOLE)
+        return (True, list(table_print.parts)) if whole else None
+    changed = [part for part, value in table_print.parts.items() if published.get(part) != value]
+    gone = [part for part in published if part != COLUMNS and part not in table_print.parts]
+    return (False, changed + gone) if changed or gone else None
+
+
+def _rewrite(con: duckdb.DuckDBPyConnection, database: str, table: str, table_print: _TablePrint,
+             whole: bool, parts: list[str]) -> None:
+    source, target = f'"{database}".main."{table}"', f'{LAKE_ALIAS}.main."{table}"'
+    if whole:
+        con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source}")
+        return
+    key = _day_key(table_print.day_column or "")
+    con.execute(f"DELETE FROM {target} WHERE list_contains(?, {key})", [parts])
+    con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM {source} WHERE list_contains(?, {key})", [parts])
+
+
+def _record(con: duckdb.DuckDBPyConnection, prints: dict[str, _TablePrint], plans: dict[str, tuple[bool, list[str]]],
+            gone: list[str]) -> None:
+    """Store what was published: each rewritten part's fingerprint, and the columns of each table."""
+    con.execute(f"CREATE TABLE IF NOT EXISTS {LAKE_ALIAS}.main.{PUBLISHED_TABLE} "
+                "(name VARCHAR, part VARCHAR, fingerprint VARCHAR, published_at TIMESTAMP)")  # UTC, as every table's times
+    for table in gone:
+        con.execute(f"DELETE FROM {LAKE_ALIAS}.main.{PUBLISHED_TABLE} WHERE name = ?", [table])
+    rows = []
+    for name, (whole, parts) in plans.items():
+        if whole:
+            con.execute(f"DELETE FROM {LAKE_ALIAS}.main.{PUBLISHED_TABLE} WHERE name = ?", [name])
+        else:
+            con.execute(f"DELETE FROM {LAKE_ALIAS}.main.{PUBLISHED_TABLE} WHERE name = ? AND list_contains(?, part)",
+                        [name, parts])
+        rows += [[name, part, prints[name].parts[part]] for part in parts if part in prints[name].parts]
+        if whole:
+            rows.append([name, COLUMNS, prints[name].columns])
+    if rows:
+        con.executemany(f"INSERT INTO {LAKE_ALIAS}.main.{PUBLISHED_TABLE} VALUES (?, ?, ?, now()::TIMESTAMP)", rows)
 
 
 def _tables(con: duckdb.DuckDBPyConnection, database: str) -> list[str]:
@@ -212,19 +289,14 @@ def _tables(con: duckdb.DuckDBPyConnection, database: str) -> list[str]:
         "ORDER BY table_name", [database]).fetchall()]
 
 
-def _fingerprint(con: duckdb.DuckDBPyConnection, database: str, table: str) -> str:
-    """The table's columns and the sum of its rows' hashes: a sum, not a XOR, so duplicate rows count."""
-    columns = con.execute(
-        "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) FROM duckdb_columns() "
-        "WHERE database_name = ? AND schema_name = 'main' AND table_name = ?", [database, table]).fetchone()
-    rows = con.execute(f'SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM "{database}".main."{table}" t').fetchone()
-    return hashlib.sha256(repr((columns, rows)).encode()).hexdigest()
-
-
-def _published(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+def _published(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+    """Each published table's parts and their fingerprints, as `_record` stored them."""
     if PUBLISHED_TABLE not in _tables(con, LAKE_ALIAS):
         return {}
-    return dict(con.execute(f"SELECT name, fingerprint FROM {LAKE_ALIAS}.main.{PUBLISHED_TABLE}").fetchall())
+    found: dict[str, dict[str, str]] = {}
+    for name, part, fingerprint in con.execute(f"SELECT name, part, fingerprint FROM {LAKE_ALIAS}.main.{PUBLISHED_TABLE}").fetchall():
+        found.setdefault(name, {})[part] = fingerprint
+    return found
 
 
 def _sql_literal(text: str) -> str:
