@@ -1,7 +1,10 @@
-"""bench/scale.py generates staging files by SQL: they must be what the staged record types say, and load."""
+"""bench/scale.py generates staging files by SQL: they must be what the staged record types say, and load;
+a small run measures a lake backend (issue 16) and leaves the environment as it found it."""
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import duckdb
@@ -33,3 +36,20 @@ def test_generated_staging_files_have_the_record_types_columns_and_load(tmp_path
 def test_a_column_the_bench_does_not_fill_is_named() -> None:
     with pytest.raises(ValueError, match=r"missing \['mention_id'\].*not in the record \['mention'\]"):
         scale.staged_columns(staging.NLP_SCHEMA, {"mention": "1"} | {n: "1" for n in staging.NLP_SCHEMA.names[1:]})
+
+
+def test_a_small_run_measures_the_lake_beside_the_loader(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(scale.CATALOG_ENV, "sqlite:the-analysts-own.sqlite")
+    monkeypatch.delenv(scale.DATA_PATH_ENV, raising=False)
+    scale.main(["--mentions", "4000", "--batch", "2000", "--daily", "0", "--repeats", "1",
+                "--backend", "lake-sqlite", "--keep", str(tmp_path)])
+    printed = capsys.readouterr().out
+    assert printed.count("lake-sqlite: publish of the") == 2
+    assert "again with nothing changed" in printed and "(rewrote 0 tables)" in printed
+    assert re.search(r"worst p95: lake-sqlite \d+ ms", printed)
+    assert re.search(r"lake-sqlite: same query during the load and publish: p50 \d+ ms", printed)
+    assert re.search(r"commit -> an open reader sees the new run \d+\.\d\d s", printed)
+    assert "copy:" not in printed
+    assert os.environ[scale.CATALOG_ENV] == "sqlite:the-analysts-own.sqlite" and scale.DATA_PATH_ENV not in os.environ
+    assert (tmp_path / "lake-sqlite.sqlite").exists() and any((tmp_path / "lake-sqlite-files").rglob("*.parquet"))
