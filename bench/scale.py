@@ -159,7 +159,7 @@ def stage_batch(gen: duckdb.DuckDBPyConnection, folder: Path, first: int, count:
                t.text AS tweet, t.label
         FROM base b JOIN catalog c ON c.b = b.h % 4 JOIN tweets t ON t.k = b.h2 % {tweets}
     """)
-    mentions, nlp, refs = (folder / n for n in ("news.mentions.parquet", "enriched.nlp.parquet", "enriched.refs.parquet"))
+    mentions, nlp, refs = (path(folder, "news") for path in (staging.mentions_path, staging.nlp_path, staging.refs_path))
     mid = "source_kind || ':' || substr(sha256(source_kind || chr(31) || 'n' || i), 1, 24)"
     mention = staged_columns(staging.MENTION_SCHEMA, {
         "mention_id": mid, "content_hash": "substr(md5(tweet || i), 1, 16)", "source_kind": "source_kind",
@@ -190,7 +190,7 @@ def stage_batch(gen: duckdb.DuckDBPyConnection, folder: Path, first: int, count:
               SELECT {staged_columns(staging.REF_SCHEMA, product_ref)} FROM batch WHERE product IS NOT NULL) TO '{refs}' (FORMAT parquet)
     """)
     end = gen.execute("SELECT max(published_at) FROM batch").fetchall()[0][0]
-    return StagedRun(f"bench-{first // batch:03d}", end, [mentions], nlp, refs, [], [], ["bench"], [])
+    return StagedRun(f"bench-{first // batch:03d}", end, [mentions], [nlp], [refs], [], [], ["bench"], [])
 
 
 def build(warehouse: Path, work: Path, total: int, backends: Sequence[Backend] = (), *,
@@ -239,7 +239,7 @@ def build(warehouse: Path, work: Path, total: int, backends: Sequence[Backend] =
 
 def _plain_insert(con: duckdb.DuckDBPyConnection, staged: StagedRun) -> float:
     """The staged mentions, NLP and references appended as they are, in one transaction."""
-    files = {"mentions": staged.mention_files[0], "mention_nlp": staged.nlp_file, "mention_refs": staged.refs_file}
+    files = {"mentions": staged.mention_files[0], "mention_nlp": staged.nlp_files[0], "mention_refs": staged.refs_files[0]}
     started = time.perf_counter()
     con.execute("BEGIN")
     for table, path in files.items():

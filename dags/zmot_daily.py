@@ -8,7 +8,10 @@ in the DuckDB warehouse in one transaction together with the daily signals of th
   UI); writes staging files only. A failing source fails its own task; the others go on. Only a
   transient failure (timeout, 429/5xx after the connector's own retries) is retried; a 404, missing
   credentials or a body that is not a feed fails at once.
-* **enrich** — runs once every extract has finished, successful or not.
+* **enrich** — one mapped task per source too, so the NLP spreads across workers; each reads its
+  source's staging file and writes that source's NLP files. They start once every extract has
+  finished, successful or not; a source whose extract failed has nothing to read and writes nothing.
+  The load waits for every enrich.
 * **load → detect → notify** — the only tasks that write the warehouse. They run in the one-slot pool
   `zmot_warehouse` (or the one `ZMOT_WRITER_POOL` names), so writers never overlap, not even under a
   backfill that starts many runs at once. Create it once: `airflow pools set zmot_warehouse 1 "…"`
@@ -98,13 +101,15 @@ def zmot_daily() -> None:
         except steps.TerminalSourceFailed as failed:
             raise AirflowFailException(str(failed)) from failed
 
-    @task(trigger_rule="all_done", execution_timeout=timedelta(hours=1))
-    def enrich() -> dict:
+    @task(trigger_rule="all_done", execution_timeout=timedelta(hours=1), map_index_template="{{ task.op_kwargs['source'] }}")
+    def enrich(source: str) -> dict:
         from zmot import steps
 
-        return steps.enrich(_run_context())
+        return steps.enrich(_run_context(), source)
 
-    @task(pool=WRITER_POOL, execution_timeout=timedelta(hours=1))
+    # none_failed: it waits for every enrich and runs only if none failed, and still runs when no
+    # source is enabled (enrich mapped over nothing is skipped), so that run is recorded as before.
+    @task(pool=WRITER_POOL, trigger_rule="none_failed", execution_timeout=timedelta(hours=1))
     def load() -> dict:
         from zmot import steps
 
@@ -134,8 +139,9 @@ def zmot_daily() -> None:
 
         steps.finish(load_result, _run_context())
 
-    extracted = extract.expand(source=list_sources())
-    enriched = enrich()
+    sources = list_sources()
+    extracted = extract.expand(source=sources)
+    enriched = enrich.expand(source=sources)
     extracted >> enriched
     loaded = load()
     enriched >> loaded

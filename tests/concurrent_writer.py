@@ -28,18 +28,18 @@ def stage(folder: Path, run_key: str, count: int, first: int = 0) -> StagedRun:
     staging.write_mentions(staging.mentions_path(folder, "news"), mentions)
     label = ["negative", "neutral", "positive"]
     common = {"moment": "none", "stage": None, "moment_confidence": 0.5, "moment_evidence": []}
-    staging.write_rows(staging.nlp_path(folder), [
+    staging.write_rows(staging.nlp_path(folder, "news"), [
         {"mention_id": m.mention_id, "language": "en", "language_score": 0.9, "sentiment_label": label[i % 3],
          "sentiment_score": (i % 3) - 1.0, "ref_count": 1, "model_version": "test", **common}
         for i, m in enumerate(mentions)], staging.NLP_SCHEMA)
-    staging.write_rows(staging.refs_path(folder), [
+    staging.write_rows(staging.refs_path(folder, "news"), [
         {"mention_id": m.mention_id, "ref_index": 0, "brand": "Acme", "product": None, "matched_text": "Acme",
          "start_char": 0, "end_char": 4, "sentiment_label": label[i % 3], "sentiment_score": (i % 3) - 1.0,
          "implicit": False, **common}
         for i, m in enumerate(mentions)], staging.REF_SCHEMA)
     state = SourceState("news", "rss", watermark=max(m.published_at for m in mentions))
     return StagedRun(run_key, DAY + timedelta(days=7), [staging.mentions_path(folder, "news")],
-                     staging.nlp_path(folder), staging.refs_path(folder), [state], [], ["news"], [])
+                     [staging.nlp_path(folder, "news")], [staging.refs_path(folder, "news")], [state], [], ["news"], [])
 
 
 def main(warehouse: str, folder: str, count: str, first: str) -> None:

@@ -91,8 +91,9 @@ def test_a_real_scheduler_runs_backfills_and_repairs_as_readme_says(tmp_path: Pa
 
             everything = airflow.task_runs()
             assert not overlapping([t for t in everything if t.task_id in WRITERS])
-            extract_names = {t.rendered_map_index for t in everything if t.task_id == "extract"}
-            assert extract_names == {"telecom-news", "mobile-forum", "coffee-gear-blog", PARTNER}
+            for mapped in ("extract", "enrich"):  # one instance per source, named after it
+                names = {t.rendered_map_index for t in everything if t.task_id == mapped}
+                assert names == {"telecom-news", "mobile-forum", "coffee-gear-blog", PARTNER}, mapped
             timings = {day: round(airflow.run_seconds(day), 1) for day in [FIRST, *BACKFILL, FAILING]}
             print(f"run seconds under the scheduler: {timings}")
 

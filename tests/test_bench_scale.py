@@ -22,15 +22,15 @@ pytestmark = pytest.mark.skipif(not scale.TWEETS.is_dir(), reason="needs ../shar
 def test_generated_staging_files_have_the_record_types_columns_and_load(tmp_path: Path) -> None:
     gen = duckdb.connect()
     staged = scale.stage_batch(gen, tmp_path / "staging", 0, 2_000, 10_000, scale.load_tweets(gen))
-    files = {staging.MENTION_SCHEMA: staged.mention_files[0], staging.NLP_SCHEMA: staged.nlp_file,
-             staging.REF_SCHEMA: staged.refs_file}
+    files = {staging.MENTION_SCHEMA: staged.mention_files[0], staging.NLP_SCHEMA: staged.nlp_files[0],
+             staging.REF_SCHEMA: staged.refs_files[0]}
     for schema, path in files.items():
         assert pq.read_schema(path).names == schema.names
     con = connect(tmp_path / "zmot.duckdb")
     summary = load_run(con, staged)
     assert summary.mentions_new == 2_000
     refs = con.execute("SELECT count(*) FROM mention_refs").fetchone()
-    assert refs is not None and refs[0] == pq.read_metadata(staged.refs_file).num_rows
+    assert refs is not None and refs[0] == pq.read_metadata(staged.refs_files[0]).num_rows
 
 
 def test_a_column_the_bench_does_not_fill_is_named() -> None:

@@ -56,11 +56,25 @@ def test_mapped_extracts_are_named_after_their_source(dagbag) -> None:
     assert "source" in dagbag.dags["zmot_daily"].get_task("extract").map_index_template
 
 
+def test_enrich_is_mapped_over_the_sources_and_the_load_waits_for_all_of_it(dagbag) -> None:
+    """One enrich per source, over the same list as extract, so the NLP spreads across workers."""
+    dag = dagbag.dags["zmot_daily"]
+    extract, enrich, load = dag.get_task("extract"), dag.get_task("enrich"), dag.get_task("load")
+    assert enrich.is_mapped and extract.is_mapped
+    assert enrich.op_kwargs_expand_input.value.keys() == {"source"}
+    mapped_over = {task_id: [t.task_id for t in dag.get_task(task_id).iter_mapped_dependencies()] for task_id in ("extract", "enrich")}
+    assert mapped_over == {"extract": ["list_sources"], "enrich": ["list_sources"]}
+    assert "source" in enrich.map_index_template
+    assert enrich.trigger_rule == "all_done" and enrich.execution_timeout is not None
+    assert enrich.upstream_task_ids == {"list_sources", "extract"}
+    assert load.upstream_task_ids == {"enrich"} and load.trigger_rule == "none_failed"  # every instance, none failed
+
+
 def test_the_steps_run_in_the_designed_order(dagbag) -> None:
     dag = dagbag.dags["zmot_daily"]
     edges = {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks}
     assert edges == {
-        "list_sources": ["extract"],
+        "list_sources": ["enrich", "extract"],
         "extract": ["enrich"],
         "enrich": ["load"],
         "load": ["detect", "finish"],
@@ -71,7 +85,7 @@ def test_the_steps_run_in_the_designed_order(dagbag) -> None:
     }
     assert dag.get_task("enrich").trigger_rule == "all_done"  # a failed source does not stop the others
     assert dag.get_task("digest").trigger_rule == "all_done"  # a failed alert email does not cost the digest
-    assert dag.get_task("extract").is_mapped
+    assert dag.get_task("extract").is_mapped and dag.get_task("enrich").is_mapped
 
 
 def test_the_dag_file_stays_thin() -> None:

@@ -122,3 +122,14 @@ def test_rerunning_the_same_date_changes_nothing_and_sends_conditional_gets(run_
     assert "If-None-Match" not in acme_requests[0].headers
     assert acme_requests[1].headers.get("If-None-Match", "").startswith('"')
     assert acme_requests[1].headers.get("If-Modified-Since")
+
+
+def test_a_run_with_no_source_enabled_still_loads_its_run_row(dag_config: Path) -> None:
+    """enrich mapped over no source is skipped; the load and the steps after it run all the same."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    (dag_config / "sources.yaml").write_text("sources: []\n")
+    run = DagBag(dag_folder=str(PROJECT / "dags")).dags["zmot_daily"].test(logical_date=LOGICAL_DATE)
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    assert states["enrich"] == "skipped" and states["load"] == states["notify"] == states["finish"] == "success"
+    assert _query(dag_config.parent / "data" / "zmot.duckdb", "SELECT sources_ok, sources_failed FROM runs") == [([], [])]

@@ -73,12 +73,12 @@ def warehouse(tmp_path: Path) -> Path:
                          "moment_evidence": []})
     folder = tmp_path / "stage"
     staging.write_mentions(staging.mentions_path(folder, "forum"), mentions)
-    staging.write_rows(staging.nlp_path(folder), nlp, staging.NLP_SCHEMA)
-    staging.write_rows(staging.refs_path(folder), refs, staging.REF_SCHEMA)
+    staging.write_rows(staging.nlp_path(folder, "forum"), nlp, staging.NLP_SCHEMA)
+    staging.write_rows(staging.refs_path(folder, "forum"), refs, staging.REF_SCHEMA)
     published = tmp_path / "data" / "zmot.duckdb"
     with writer(published) as con:
         summary = load_run(con, StagedRun("r1", datetime(2026, 11, 16, tzinfo=timezone.utc), [staging.mentions_path(folder, "forum")],
-                                          staging.nlp_path(folder), staging.refs_path(folder), [SourceState("forum", "rss")], [],
+                                          [staging.nlp_path(folder, "forum")], [staging.refs_path(folder, "forum")], [SourceState("forum", "rss")], [],
                                           ["forum"], [], CATALOG))
         recompute_signals(con, summary.days_touched)
         con.execute("""INSERT INTO alerts (alert_id, brand, product, source_kind, metric, window_start, window_end, observed,

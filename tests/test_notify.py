@@ -39,17 +39,17 @@ def _warehouse(tmp_path: Path):
             sentiment[m.native_id] = ("negative", -0.6)
     folder = tmp_path / "stage"
     staging.write_mentions(staging.mentions_path(folder, "forum"), mentions)
-    staging.write_rows(staging.nlp_path(folder), [
+    staging.write_rows(staging.nlp_path(folder, "forum"), [
         {"mention_id": m.mention_id, "language": "en", "language_score": 0.9, "sentiment_label": "negative",
          "sentiment_score": -0.6, "ref_count": 1, "moment": "lzmot", "stage": "loyalty", "moment_confidence": 0.8,
          "moment_evidence": ["cancel"], "model_version": "test"} for m in mentions], staging.NLP_SCHEMA)
-    staging.write_rows(staging.refs_path(folder), [
+    staging.write_rows(staging.refs_path(folder, "forum"), [
         {"mention_id": m.mention_id, "ref_index": 0, "brand": "Acme", "product": None, "matched_text": "Acme",
          "start_char": 0, "end_char": 4, "sentiment_label": "negative", "sentiment_score": -0.6, "moment": "lzmot",
          "stage": "loyalty", "moment_confidence": 0.8, "moment_evidence": ["cancel"]} for m in mentions], staging.REF_SCHEMA)
     con = connect(tmp_path / "w.duckdb")
-    summary = load_run(con, StagedRun("r1", FIRST, [staging.mentions_path(folder, "forum")], staging.nlp_path(folder),
-                                      staging.refs_path(folder), [SourceState("forum", "rss")], [], ["forum"], []))
+    summary = load_run(con, StagedRun("r1", FIRST, [staging.mentions_path(folder, "forum")],
+                                      [staging.nlp_path(folder, "forum")], [staging.refs_path(folder, "forum")], [SourceState("forum", "rss")], [], ["forum"], []))
     recompute_signals(con, summary.days_touched)
     return con, summary.days_touched
 

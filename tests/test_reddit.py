@@ -322,7 +322,7 @@ SOURCES = "sources:\n  - name: rd\n    kind: reddit\n    subreddits: [phones]\n 
 def _pipeline_run(tmp_path: Path, day: datetime) -> RunContext:
     ctx = RunContext.for_date(day, config_dir=tmp_path / "config", data_dir=tmp_path / "data")
     steps.extract(ctx, "rd")
-    steps.enrich(ctx)
+    steps.enrich(ctx, "rd")
     steps.load(ctx)
     return ctx
 

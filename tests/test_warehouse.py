@@ -40,11 +40,11 @@ def _stage(tmp: Path, run_key: str, mentions: list[Mention], sentiment: dict[str
                          "matched_text": brand, "start_char": 0, "end_char": len(brand),
                          "sentiment_label": label, "sentiment_score": score, "moment": "none", "stage": None,
                          "moment_confidence": 0.5, "moment_evidence": []})
-    staging.write_rows(staging.nlp_path(folder), nlp_rows, staging.NLP_SCHEMA)
-    staging.write_rows(staging.refs_path(folder), ref_rows, staging.REF_SCHEMA)
+    staging.write_rows(staging.nlp_path(folder, "news"), nlp_rows, staging.NLP_SCHEMA)
+    staging.write_rows(staging.refs_path(folder, "news"), ref_rows, staging.REF_SCHEMA)
     state = SourceState("news", "rss", watermark=max(m.published_at for m in mentions), boundary_ids=["x"])
-    return StagedRun(run_key, T0, [staging.mentions_path(folder, "news")], staging.nlp_path(folder),
-                     staging.refs_path(folder), [state], rejects or [], ["news"], [])
+    return StagedRun(run_key, T0, [staging.mentions_path(folder, "news")], [staging.nlp_path(folder, "news")],
+                     [staging.refs_path(folder, "news")], [state], rejects or [], ["news"], [])
 
 
 VOICE_COLUMNS = ("clusters", "authors", "negative_clusters", "negative_authors", "lzmot_clusters", "lzmot_authors")
@@ -190,11 +190,22 @@ def test_signals_count_distinct_mentions_per_day_brand_and_sentiment(tmp_path: P
 def test_a_failed_load_stores_nothing_and_keeps_the_cursor(tmp_path: Path) -> None:
     con = connect(tmp_path / "w.duckdb")
     run = _stage(tmp_path, "r1", [_mention("a", "Acme")], {"a": ("neutral", 0.0)})
-    broken = StagedRun(**{**run.__dict__, "refs_file": tmp_path / "missing.parquet"})
+    broken = StagedRun(**{**run.__dict__, "refs_files": [*run.refs_files, tmp_path / "missing.parquet"]})
     with pytest.raises(duckdb.Error):
         load_run(con, broken)
     assert con.execute("SELECT count(*) FROM mentions").fetchall() == [(0,)]
     assert con.execute("SELECT count(*) FROM source_state").fetchall() == [(0,)]
+
+
+def test_a_run_whose_every_source_failed_stores_its_rejects_and_run_row(tmp_path: Path) -> None:
+    """No source staged mentions, so no enrich wrote NLP files: the load still records the run."""
+    con = connect(tmp_path / "w.duckdb")
+    reject = Reject(source_id="news", source_kind="rss", stage="extract", reason="http_404", message="gone")
+    summary = load_run(con, StagedRun("r1", T0, [], [], [], [], [reject], [], ["news"]))
+    assert (summary.mentions_new, summary.rejects) == (0, 1)
+    assert con.execute("SELECT reason FROM rejects").fetchall() == [("http_404",)]
+    assert con.execute("SELECT run_key, sources_failed FROM runs").fetchall() == [("r1", ["news"])]
+    assert con.execute("SELECT count(*) FROM mention_nlp").fetchall() == [(0,)]
 
 
 def test_analysts_can_read_while_nothing_writes(tmp_path: Path) -> None:
@@ -264,13 +275,14 @@ def test_the_same_mention_staged_by_two_sources_is_stored_once_with_the_newest_f
     run = _stage(tmp_path, "r1", [old, _mention("b", "Acme too")], {"a": ("neutral", 0.0), "b": ("positive", 0.5)})
     mirror = staging.mentions_path(tmp_path / "r1", "mirror")
     staging.write_mentions(mirror, [newer])
-    # enrich reads every staged row, so the NLP and references of the shared id come twice too
+    # each source's enrich reads its own rows, so both sources' NLP and reference files hold the shared id
+    mirror_nlp, mirror_refs = staging.nlp_path(tmp_path / "r1", "mirror"), staging.refs_path(tmp_path / "r1", "mirror")
     scratch = duckdb.connect()
-    for name, path in (("nlp", run.nlp_file), ("refs", run.refs_file)):
-        scratch.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{path}')")
-        scratch.execute(f"COPY (SELECT * FROM {name} UNION ALL SELECT * FROM {name} WHERE mention_id = ?) TO '{path}'", [old.mention_id])
+    for path, copy in ((run.nlp_files[0], mirror_nlp), (run.refs_files[0], mirror_refs)):
+        scratch.execute(f"COPY (SELECT * FROM read_parquet('{path}') WHERE mention_id = ?) TO '{copy}'", [old.mention_id])
     scratch.close()
-    run = StagedRun(**{**run.__dict__, "mention_files": [*run.mention_files, mirror]})
+    run = StagedRun(**{**run.__dict__, "mention_files": [*run.mention_files, mirror],
+                       "nlp_files": [*run.nlp_files, mirror_nlp], "refs_files": [*run.refs_files, mirror_refs]})
     summary = load_run(con, run)
     assert (summary.mentions_new, summary.mentions_updated) == (2, 0)
     assert con.execute("SELECT text, source_id FROM mentions WHERE mention_id = ?", [old.mention_id]).fetchall() == [
@@ -369,12 +381,9 @@ def test_nlp_rows_for_mentions_outside_the_run_are_not_stored(tmp_path: Path) ->
     first = _stage(tmp_path, "r1", [_mention("a", "Acme")], {"a": ("neutral", 0.0)})
     load_run(con, first)
     second = _stage(tmp_path, "r2", [_mention("b", "Acme b")], {"b": ("positive", 0.5)})
-    # staging that disagrees with itself: the enrich output also holds 'a', stored by r1 already
-    scratch = duckdb.connect()
-    for old, new in ((first.nlp_file, second.nlp_file), (first.refs_file, second.refs_file)):
-        scratch.execute(f"CREATE OR REPLACE TABLE t AS SELECT * FROM read_parquet(['{old}', '{new}'])")
-        scratch.execute(f"COPY t TO '{new}'")
-    scratch.close()
+    # staging that disagrees with itself: the NLP and reference files also hold 'a', stored by r1 already
+    second = StagedRun(**{**second.__dict__, "nlp_files": [*first.nlp_files, *second.nlp_files],
+                          "refs_files": [*first.refs_files, *second.refs_files]})
     assert load_run(con, second).mentions_new == 1
     _assert_unique(con)
     assert con.execute("SELECT count(*) FROM mention_nlp").fetchall() == [(2,)]

@@ -37,8 +37,8 @@ class StagedRun:
     run_key: str
     interval_end: datetime
     mention_files: list[Path]
-    nlp_file: Path
-    refs_file: Path
+    nlp_files: list[Path]  # one per source, beside its mention file; none when no source staged mentions
+    refs_files: list[Path]
     states: list[SourceState]
     rejects: list[Reject]
     sources_ok: list[str]
@@ -131,14 +131,15 @@ def _load(con: duckdb.DuckDBPyConnection, staged: StagedRun, clusters: ClusterRu
             + ("" if updated == 0 and new == incoming else " WHERE mention_id IN (SELECT mention_id FROM changed WHERE is_new)"),
             [staged.run_key, staged.run_key],
         )
-    nlp = "read_parquet(?)"
-    if _has_duplicates(con, nlp, "mention_id", [str(staged.nlp_file)]):
+    nlp, nlp_params = _staged_relation(staged.nlp_files, "mention_nlp")
+    if _has_duplicates(con, nlp, "mention_id", nlp_params):
         nlp = f"(SELECT * FROM {nlp} QUALIFY row_number() OVER (PARTITION BY mention_id) = 1)"
     # NLP rows and references carry their mention's day (015_nlp_refs_day.sql), taken from the run's mentions.
     con.execute(f"INSERT INTO mention_nlp BY NAME SELECT n.*, i.published_day FROM {nlp} n JOIN incoming i USING (mention_id)"
-                f"{only_changed}", [str(staged.nlp_file)])
-    con.execute("CREATE OR REPLACE TEMP TABLE new_refs AS SELECT r.*, i.published_day FROM read_parquet(?) r "
-                f"JOIN incoming i USING (mention_id){only_changed}", [str(staged.refs_file)])
+                f"{only_changed}", nlp_params)
+    refs, refs_params = _staged_relation(staged.refs_files, "mention_refs")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE new_refs AS SELECT r.*, i.published_day FROM {refs} r "
+                f"JOIN incoming i USING (mention_id){only_changed}", refs_params)
     if _has_duplicates(con, "new_refs", "mention_id, ref_index"):
         con.execute(
             "CREATE OR REPLACE TEMP TABLE new_refs AS SELECT * FROM new_refs "
@@ -229,6 +230,17 @@ def _keep_first_seen_dates(con: duckdb.DuckDBPyConnection) -> None:
           AND incoming.mention_id IN (SELECT mention_id FROM changed WHERE NOT is_new)
         """
     )
+
+
+def _staged_relation(files: list[Path], table: str) -> tuple[str, list[Any]]:
+    """The run's staged NLP or reference files as one relation, and its parameters.
+
+    With no file (every source failed), an empty relation shaped like the staged rows: DuckDB's
+    `read_parquet` refuses an empty list, and such a run must still store its rejects and run row.
+    """
+    if files:
+        return "read_parquet(?)", [[str(p) for p in files]]
+    return f"(SELECT * EXCLUDE (published_day) FROM {table} WHERE false)", []
 
 
 def _has_duplicates(con: duckdb.DuckDBPyConnection, relation: str, key: str, params: list[Any] | None = None) -> bool:

@@ -1,7 +1,7 @@
 """Files that pass a run's work between tasks: Parquet for records, JSON for per-source outcomes.
 
-Extract and enrich only write files, so they can run in parallel and on other workers; the single
-warehouse writer reads them back in `load`.
+Extract and enrich (each once per source) only write files, so they can run in parallel and on other
+workers; the single warehouse writer reads them back in `load`.
 """
 
 from __future__ import annotations
@@ -148,12 +148,13 @@ def outcome_path(staging: Path, source_id: str) -> Path:
     return staging / f"{source_id}.outcome.json"
 
 
-def nlp_path(staging: Path) -> Path:
-    return staging / "enriched.nlp.parquet"
+def nlp_path(staging: Path, source_id: str) -> Path:
+    """One source's NLP rows: enrich runs once per source, each instance writing its own file."""
+    return staging / f"{source_id}.nlp.parquet"
 
 
-def refs_path(staging: Path) -> Path:
-    return staging / "enriched.refs.parquet"
+def refs_path(staging: Path, source_id: str) -> Path:
+    return staging / f"{source_id}.refs.parquet"
 
 
 def write_mentions(path: Path, mentions: list[Mention]) -> None:

@@ -1,6 +1,6 @@
 """The pipeline steps the DAG calls, one function per task; each can also be called from a notebook.
 
-extract (per source) -> staging files; enrich -> NLP files; load -> the warehouse and the
+extract (per source) -> staging files; enrich (per source) -> NLP files; load -> the warehouse and the
 daily_signals of the days it touched, in one transaction; detect -> alerts; notify -> emails; finish -> fail loudly if a source failed, after everything that did work is stored.
 """
 
@@ -90,13 +90,31 @@ def extract(ctx: RunContext, source_name: str) -> dict[str, Any]:
     return {"source": source.name, "mentions": len(result.mentions), "rejects": len(result.rejects)}
 
 
-def enrich(ctx: RunContext) -> dict[str, Any]:
-    """Run the spaCy pipeline over every staged mention of this run, in batches."""
+def enrich(ctx: RunContext, source_name: str) -> dict[str, Any]:
+    """Run the spaCy pipeline over one source's staged mentions, so each source's NLP can run on its own worker.
+
+    A source that staged no mentions file (its extract failed) writes none: the load reads NLP only
+    for the mention files it stores, and a stale pair from an earlier attempt is removed.
+    """
+    mentions = staging.mentions_path(ctx.staging_dir, source_name)
+    out_nlp, out_refs = staging.nlp_path(ctx.staging_dir, source_name), staging.refs_path(ctx.staging_dir, source_name)
+    if not mentions.exists():
+        out_nlp.unlink(missing_ok=True)
+        out_refs.unlink(missing_ok=True)
+        log.info("source %s: no staged mentions to enrich", source_name)
+        return {"source": source_name, "mentions": 0, "refs": 0}
+    nlp_rows, ref_rows = _analyse_rows(ctx, staging.read_mention_rows([mentions]))
+    staging.write_records(out_nlp, nlp_rows, staging.NLP_SCHEMA)
+    staging.write_records(out_refs, ref_rows, staging.REF_SCHEMA)
+    log.info("source %s: enriched %d mentions, %d brand references", source_name, len(nlp_rows), len(ref_rows))
+    return {"source": source_name, "mentions": len(nlp_rows), "refs": len(ref_rows)}
+
+
+def _analyse_rows(ctx: RunContext, rows: list[dict[str, Any]]) -> tuple[list[staging.NlpRow], list[staging.RefRow]]:
+    """The NLP and reference rows of staged mention rows, read in batches by the brands' pipeline."""
     from nlp.pipeline import analyse, build_pipeline, pipeline_version
 
     cfg = load_config(ctx.config_dir)
-    files = sorted(ctx.staging_dir.glob("*.mentions.parquet"))
-    rows = staging.read_mention_rows(files)
     nlp = build_pipeline(cfg.brands.brands)
     texts = [analysis_text(r["title"], r["text"]) for r in rows]
     nlp_rows: list[staging.NlpRow] = []
@@ -120,10 +138,7 @@ def enrich(ctx: RunContext) -> dict[str, Any]:
                 )
             )
         ref_rows.extend(_implicit_refs(row, result))
-    staging.write_records(staging.nlp_path(ctx.staging_dir), nlp_rows, staging.NLP_SCHEMA)
-    staging.write_records(staging.refs_path(ctx.staging_dir), ref_rows, staging.REF_SCHEMA)
-    log.info("enriched %d mentions, %d brand references", len(nlp_rows), len(ref_rows))
-    return {"mentions": len(nlp_rows), "refs": len(ref_rows)}
+    return nlp_rows, ref_rows
 
 
 def _implicit_refs(row: dict[str, Any], result: Any) -> list[staging.RefRow]:
@@ -159,14 +174,14 @@ def load(ctx: RunContext) -> dict[str, Any]:
             )
             outcomes.append(staging.SourceOutcome(source.name, source.kind, False, None, [reject]))
     ok = [o for o in outcomes if o.ok]
+    # The sources whose mentions are stored; each one's enrich wrote its NLP and reference files.
+    enriched = [o.source_id for o in ok if staging.mentions_path(ctx.staging_dir, o.source_id).exists()]
     staged = StagedRun(
         run_key=ctx.run_key,
         interval_end=ctx.interval_end,
-        mention_files=[
-            p for o in ok if (p := staging.mentions_path(ctx.staging_dir, o.source_id)).exists()
-        ],
-        nlp_file=staging.nlp_path(ctx.staging_dir),
-        refs_file=staging.refs_path(ctx.staging_dir),
+        mention_files=[staging.mentions_path(ctx.staging_dir, s) for s in enriched],
+        nlp_files=[staging.nlp_path(ctx.staging_dir, s) for s in enriched],
+        refs_files=[staging.refs_path(ctx.staging_dir, s) for s in enriched],
         states=[o.state for o in ok if o.state is not None],
         rejects=[r for o in outcomes for r in o.rejects],
         sources_ok=[o.source_id for o in ok],

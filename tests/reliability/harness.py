@@ -50,16 +50,18 @@ class DayRun:
 
 
 def run_day(config: Path, data: Path, day: str, *, send_alerts: bool = True, notify: bool = True) -> DayRun:
-    """extract every source, enrich, load, detect, notify: the DAG's order, a failed source going on alone."""
+    """extract every source, enrich every source, load, detect, notify: the DAG's order, a failed source going on alone."""
     logical = datetime.fromisoformat(day).replace(tzinfo=timezone.utc)
     ctx = RunContext.for_date(logical, config_dir=config, data_dir=data, send_alerts=send_alerts)
     run = DayRun()
-    for name in steps.source_names(ctx):
+    names = steps.source_names(ctx)
+    for name in names:
         try:
             steps.extract(ctx, name)
         except steps.SourceFailed as exc:
             run.failed[name] = str(exc)
-    steps.enrich(ctx)
+    for name in names:
+        steps.enrich(ctx, name)
     run.load = steps.load(ctx)
     run.new_alerts = steps.detect(ctx, run.load["days_touched"])
     if notify:

@@ -43,7 +43,8 @@ def test_interleaved_steps_of_two_runs_end_as_sequential_runs(setup, tmp_path: P
         for name in steps.source_names(ctx):
             steps.extract(ctx, name)
     for ctx in (first, second):
-        steps.enrich(ctx)
+        for name in steps.source_names(ctx):
+            steps.enrich(ctx, name)
     for ctx in (first, second):
         loaded = steps.load(ctx)
         steps.detect(ctx, loaded["days_touched"])
@@ -58,7 +59,8 @@ def test_a_late_older_run_does_not_rewind_the_cursors(setup, tmp_path: Path) -> 
     for ctx in (older, newer):
         for name in steps.source_names(ctx):
             steps.extract(ctx, name)
-        steps.enrich(ctx)
+        for name in steps.source_names(ctx):
+            steps.enrich(ctx, name)
     steps.load(newer)
     steps.load(older)
     runs = query(data / "zmot.duckdb", "SELECT DISTINCT updated_run FROM source_state")

@@ -49,7 +49,8 @@ def test_a_staging_file_that_cannot_be_written_fails_its_source_alone(clean, tmp
             assert exc.errno == errno.ENOSPC
             failed.append(name)
     assert failed == ["mobile-forum"] and not full.exists()
-    steps.enrich(ctx)
+    for name in steps.source_names(ctx):
+        steps.enrich(ctx, name)
     loaded = steps.load(ctx)
     assert loaded["sources_failed"] == ["mobile-forum"]
     warehouse = data / "zmot.duckdb"

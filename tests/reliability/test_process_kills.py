@@ -2,7 +2,8 @@
 
 Real processes: `zmot run` (the real DAG through dag.test) in its own process group, killed with
 SIGKILL at staggered moments (wherever the clock falls) and at chosen points: while a feed is being
-fetched, after extract before enrich has written, while the load waits for an analyst's read lock,
+fetched, after extract before enrich has written, after one source's enrich has written but not the
+others', while the load waits for an analyst's read lock,
 and inside the SMTP conversation (before and after the server took the message). Then run again.
 A real SMTP server on loopback counts the alert emails; feeds come from a loopback HTTP server.
 """
@@ -194,7 +195,12 @@ def _held_read_lock(warehouse: Path) -> Iterator[None]:
         reader.close()
 
 
-PHASES = ["extract", "enrich", "load", "notify-before-accept", "notify-after-accept"]
+PHASES = ["extract", "enrich", "enrich-partway", "load", "notify-before-accept", "notify-after-accept"]
+
+
+def _enriched(staged: Path) -> list[bool]:
+    """Which sources' enrich tasks have written their files (refs last)."""
+    return [staging.refs_path(staged, name).exists() for name, _ in FEEDS]
 
 
 @pytest.mark.parametrize("phase", PHASES)
@@ -216,9 +222,12 @@ def test_a_run_killed_inside_a_chosen_step_then_rerun_ends_as_a_clean_run(day_on
             assert not staging.outcome_path(staged, "mobile-forum").exists()
         elif phase == "enrich":
             killed = _kill_when(process, lambda: all(staging.outcome_path(staged, n).exists() for n, _ in FEEDS))
-            assert not staging.nlp_path(staged).exists()
+            assert not any(staging.nlp_path(staged, n).exists() for n, _ in FEEDS)
+        elif phase == "enrich-partway":  # one source's enrich has written its files, the others' not yet
+            killed = _kill_when(process, lambda: any(_enriched(staged)))
+            assert not all(_enriched(staged))
         elif phase == "load":
-            while process.poll() is None and not staging.refs_path(staged).exists():
+            while process.poll() is None and not all(_enriched(staged)):
                 time.sleep(0.01)
             with _held_read_lock(writer_file(warehouse)):
                 time.sleep(1.0)  # the load task has started and waits for the lock
