@@ -78,6 +78,17 @@ def test_nothing_published_yet_is_a_clear_error(tmp_path: Path, lake: None) -> N
         analyst.connect(tmp_path)
 
 
+def test_a_catalog_that_cannot_be_reached_is_an_error_not_an_empty_warehouse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An extract that took it for a new warehouse would fetch every source's whole history again."""
+    from tests.postgres_server import free_port
+
+    monkeypatch.setenv(CATALOG_ENV, f"postgres:host=127.0.0.1 port={free_port()} user=nobody dbname=lake connect_timeout=5")
+    with pytest.raises(WarehouseError, match="cannot attach the lake"):
+        published_exists(tmp_path / "zmot.duckdb")
+
+
 class _HeldTransaction(_QueryInTheMiddle):
     """An analyst's long query inside a transaction, waiting mid-scan until released, then asking again."""
 

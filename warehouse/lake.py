@@ -2,8 +2,9 @@
 Parquet files that any number of readers, on any host that sees the files, attach read-only.
 
 The writer keeps its private DuckDB file, because the warehouse leans on what DuckLake lacks
-(primary keys behind every upsert, a sequence, RETURNING). After each step it committed, the tables
-that step changed are rewritten in the lake in one DuckLake transaction: a reader's query sees the
+(primary keys behind every upsert, a sequence, RETURNING). After each step it committed, what that
+step changed (the touched days of a table with a day column, else the whole table) is rewritten in
+the lake in one DuckLake transaction: a reader's query sees the
 whole of that step or the snapshot before it, and a reader's open transaction keeps its snapshot
 while the writer commits. Old snapshots are kept for `KEEP_SNAPSHOTS` (time travel), then expired.
 
@@ -11,8 +12,9 @@ Set `$ZMOT_LAKE_CATALOG` to use it (unset: the published file copy, warehouse/pu
   sqlite:<file>                   a catalog file; a relative path is read from the warehouse's folder
   postgres:<libpq conninfo>       e.g. `postgres:host=db dbname=zmot_lake user=zmot` (password from
                                   $PGPASSWORD or ~/.pgpass, never from this variable)
-`$ZMOT_LAKE_DATA_PATH` names where the Parquet files go (default: `lake/` beside the warehouse file);
-every reader must see the same path.
+`$ZMOT_LAKE_DATA_PATH` names where the writer puts the Parquet files (default: `lake/` beside the
+warehouse file); the catalog records it, and readers find the files there, so every reader must see
+them at that same path.
 """
 
 from __future__ import annotations
@@ -141,18 +143,22 @@ def _new_wal_catalog(catalog: Path) -> None:
         sqlite.close()
 
 
+class NothingPublished(WarehouseError):
+    """The lake is reachable (or its SQLite file absent) but no writer has published to it yet."""
+
+
 def open_lake(settings: LakeSettings, alias: str) -> duckdb.DuckDBPyConnection:
     """A read-only connection on the lake: each query sees the newest published snapshot."""
     nothing_yet = f"{settings.describe()}: nothing published to this lake yet; run `zmot demo` or the DAG first"
     if settings.kind == "sqlite" and not Path(settings.catalog).exists():
-        raise WarehouseError(nothing_yet)
+        raise NothingPublished(nothing_yet)
     con = duckdb.connect()
     try:
         attach(con, settings, alias, read_only=True)
         con.execute(f"USE {alias}")
         con.execute("SET TimeZone = 'UTC'")
         if not _tables(con, alias):
-            raise WarehouseError(nothing_yet)
+            raise NothingPublished(nothing_yet)
     except BaseException:
         con.close()
         raise
@@ -160,10 +166,11 @@ def open_lake(settings: LakeSettings, alias: str) -> duckdb.DuckDBPyConnection:
 
 
 def is_published(settings: LakeSettings) -> bool:
-    """Whether a writer has published to this lake at least once."""
+    """Whether a writer has published to this lake at least once. A catalog that cannot be reached is
+    an error, not a "no": an extract must not take it for a new warehouse and fetch everything again."""
     try:
         open_lake(settings, LAKE_ALIAS).close()
-    except WarehouseError:
+    except NothingPublished:
         return False
     return True
 
