@@ -119,6 +119,17 @@ def extension_file(name: str) -> Path:
     return link
 
 
+class NothingPublished(WarehouseError):
+    """The lake is reachable (or its SQLite file absent) but no writer has published to it yet."""
+
+    def __init__(self, settings: LakeSettings) -> None:
+        super().__init__(f"{settings.describe()}: nothing published to this lake yet; run `zmot demo` or the DAG first")
+
+
+# DuckLake's wording when a read-only attach finds a catalog database no writer has initialised.
+NOT_INITIALISED = "creating a new DuckLake is explicitly disabled"
+
+
 def attach(con: duckdb.DuckDBPyConnection, settings: LakeSettings, alias: str, *, read_only: bool) -> None:
     """Attach the lake to `con` as `alias`."""
     load_extensions(con, settings.kind)
@@ -128,6 +139,8 @@ def attach(con: duckdb.DuckDBPyConnection, settings: LakeSettings, alias: str, *
     try:
         con.execute(f"ATTACH '{_sql_literal(settings.attach_target)}' AS {alias} ({options})")
     except duckdb.Error as exc:
+        if read_only and NOT_INITIALISED in str(exc):
+            raise NothingPublished(settings) from exc
         raise WarehouseError(f"{settings.describe()}: cannot attach the lake: {exc}") from exc
 
 
@@ -143,22 +156,17 @@ def _new_wal_catalog(catalog: Path) -> None:
         sqlite.close()
 
 
-class NothingPublished(WarehouseError):
-    """The lake is reachable (or its SQLite file absent) but no writer has published to it yet."""
-
-
 def open_lake(settings: LakeSettings, alias: str) -> duckdb.DuckDBPyConnection:
     """A read-only connection on the lake: each query sees the newest published snapshot."""
-    nothing_yet = f"{settings.describe()}: nothing published to this lake yet; run `zmot demo` or the DAG first"
     if settings.kind == "sqlite" and not Path(settings.catalog).exists():
-        raise NothingPublished(nothing_yet)
+        raise NothingPublished(settings)
     con = duckdb.connect()
     try:
         attach(con, settings, alias, read_only=True)
         con.execute(f"USE {alias}")
         con.execute("SET TimeZone = 'UTC'")
         if not _tables(con, alias):
-            raise NothingPublished(nothing_yet)
+            raise NothingPublished(settings)
     except BaseException:
         con.close()
         raise
