@@ -1,6 +1,6 @@
 """The daily DAG under a real Airflow scheduler (LocalExecutor, mapped tasks in parallel) publishing
 to a DuckLake whose catalog is a real PostgreSQL (Debian's package, on loopback), while an analyst
-process keeps querying it; afterwards every table in the lake equals the same days run in-process
+process keeps querying it; four daily runs, each triggered from the CLI with its logical date; afterwards every table in the lake equals the same days run in-process
 into the embedded warehouse (the published file copy). Issue 16's deployment, on one machine.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.airflow_scheduler import RUNS_MARKER, Airflow, readme_block
+from tests.airflow_scheduler import Airflow
 from tests.conftest import PROJECT
 from tests.postgres_server import postgres, postgres_bin
 from tests.reliability.harness import run_day, sample_feeds_yaml, write_config
@@ -24,7 +24,7 @@ from warehouse.publish import open_published
 
 pytestmark = pytest.mark.slow
 
-FIRST, BACKFILL = "2026-11-20", ["2026-11-21", "2026-11-22", "2026-11-23"]
+FIRST, DAYS_AFTER = "2026-11-20", ["2026-11-21", "2026-11-22", "2026-11-23"]
 # Columns that record when or where a run happened rather than what it stored.
 BOOKKEEPING = {"mentions": ["fetched_at", "first_run", "last_run"], "mention_tags": ["tagged_at"],
                "alerts": ["notified_at", "delivery"], "deliveries": ["delivered_at", "destination"]}
@@ -50,14 +50,10 @@ def test_the_daily_dag_on_a_postgresql_catalog_lake_with_an_analyst_querying_thr
 ) -> None:
     if postgres_bin() is None or shutil.which("bash") is None:
         pytest.skip("PostgreSQL's server (Debian: apt-get install postgresql) and bash are needed")
-    readme_runs = readme_block(RUNS_MARKER)
-    trigger, backfill = (next(line for line in readme_runs if line.startswith(p))
-                         for p in ("airflow dags trigger", "airflow backfill create"))
-    assert f"-l {FIRST}" in trigger and f"--from-date {BACKFILL[0]} --to-date {BACKFILL[-1]}" in backfill
     config = write_config(tmp_path / "config", sample_feeds_yaml())
 
     reference = tmp_path / "reference"  # the embedded warehouse: the same days, in-process, no lake
-    for day in [FIRST, *BACKFILL]:
+    for day in [FIRST, *DAYS_AFTER]:
         run_day(config, reference, day)
     with open_published(reference / "zmot.duckdb") as con:
         expected = every_table(con)
@@ -72,10 +68,12 @@ def test_the_daily_dag_on_a_postgresql_catalog_lake_with_an_analyst_querying_thr
         try:
             with airflow.running():
                 airflow.sh("airflow dags unpause zmot_daily")
-                airflow.sh(trigger)
-                assert airflow.wait_for_runs([FIRST]) == {FIRST: "success"}
-                airflow.sh(backfill)
-                assert airflow.wait_for_runs(BACKFILL) == dict.fromkeys(BACKFILL, "success")
+                # One run after another, each triggered once the last has finished: `airflow backfill
+                # create` (tests/test_airflow_scheduler.py runs README's) once met "database is locked"
+                # in Airflow's SQLite metadata file here, which is Airflow's business, not this test's.
+                for day in [FIRST, *DAYS_AFTER]:
+                    airflow.sh(f"airflow dags trigger zmot_daily -l {day}")
+                    assert airflow.wait_for_runs([day]) == {day: "success"}
                 task_runs = airflow.task_runs()
         finally:
             stop.touch()
